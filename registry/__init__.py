@@ -1,0 +1,1 @@
+"""DMD Registry: persistence, policy and the web/API/CLI edges around the pure libraries."""

@@ -1,0 +1,94 @@
+"""The Flask application factory and the runtime wiring shared with the CLI and workers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+
+from flask import Flask, g, request
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+from registry import db, jobs, signing, storage
+from registry.config import Settings, load_settings
+from registry.logs import configure_logging
+
+logger = logging.getLogger(__name__)
+csrf = CSRFProtect()
+
+
+def configure_runtime(settings: Settings) -> db.Database:
+    """Wire the database, artifact store, signing key and job runner from settings."""
+    # OpenBLAS threading on small products is slower than one thread on 2 cores (stack notes).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    database = db.Database(settings.resolved_database_url)
+    db.set_database(database)
+    storage.set_store(storage.ArtifactStore(settings.resolved_artifact_dir,
+                                            settings.max_upload_bytes))
+    signing.set_signer(signing.load_or_create(settings.signing_key_path))
+    jobs.set_runner(jobs.Runner(settings.broker_url))
+    import registry.tasks  # noqa: F401  (registers the task functions)
+
+    return database
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or load_settings()
+    configure_logging(settings.log_format)
+    database = configure_runtime(settings)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(root, "templates"),
+        static_folder=os.path.join(os.path.dirname(__file__), "web", "static"),
+        static_url_path="/static",
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.env == "prod",
+        WTF_CSRF_TIME_LIMIT=None,
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["dmd"] = {"settings": settings, "database": database}
+
+    login = LoginManager(app)
+    login.login_view = "web.login"
+
+    @login.user_loader
+    def _load(user_id: str):
+        from registry.web.session import load_session_user
+
+        return load_session_user(database, user_id)
+
+    csrf.init_app(app)
+
+    @app.before_request
+    def _request_id() -> None:
+        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+
+    @app.after_request
+    def _headers(response):
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'",
+        )
+        return response
+
+    from registry.api import bp as api_bp
+    from registry.errorhandlers import register_error_handlers
+    from registry.web import bp as web_bp
+
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
+    app.register_blueprint(web_bp)
+    register_error_handlers(app)
+    return app

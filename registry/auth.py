@@ -1,0 +1,246 @@
+"""Who may do what: actors, permissions, the access rules, passwords and API tokens.
+
+Rules (architecture.md, "Access"): manufacturers see and write their own devices; reviewers and
+auditors see the devices granted to their organisation; hospitals see the devices deployed at
+their sites; authorities and admins read everything; anyone sees a published device. What an
+actor may not see answers 404; what they see but may not change answers 403.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import Session, select
+
+from registry.errors import NotAuthenticatedError, NotFoundError, PermissionDeniedError
+from registry.models import AccessGrant, ApiToken, Deployment, Device, Role, User
+
+
+class Permission(StrEnum):
+    ARTIFACT_READ = "artifact:read"
+    ARTIFACT_UPLOAD = "artifact:upload"
+    AUDIT_EXPORT = "audit:export"
+    AUDIT_READ = "audit:read"
+    DEPLOYMENT_CREATE = "deployment:create"
+    DEVICE_CREATE = "device:create"
+    DEVICE_PUBLISH = "device:publish"
+    DEVICE_READ = "device:read"
+    DEVICE_TRANSITION = "device:transition"
+    DEVICE_UPDATE = "device:update"
+    EVIDENCE_ATTACH = "evidence:attach"
+    GATE_WAIVE = "gate:waive"
+    GRANT_MANAGE = "grant:manage"
+    JOB_READ = "job:read"
+    MODEL_VERSION_CREATE = "model_version:create"
+    ORGANISATION_MANAGE = "organisation:manage"
+    USER_MANAGE = "user:manage"
+
+
+class Scope(StrEnum):
+    ANY = "any"  # no ownership condition beyond being able to see the target
+    OWN = "own"  # the target device belongs to the actor's organisation
+
+
+P = Permission
+_MANUFACTURER_WRITES = {
+    P.DEPLOYMENT_CREATE, P.DEVICE_PUBLISH, P.DEVICE_TRANSITION, P.DEVICE_UPDATE,
+    P.EVIDENCE_ATTACH, P.GRANT_MANAGE, P.MODEL_VERSION_CREATE,
+}
+
+RULES: dict[Role, dict[Permission, Scope]] = {
+    Role.admin: {
+        P.ARTIFACT_READ: Scope.ANY, P.AUDIT_EXPORT: Scope.ANY, P.AUDIT_READ: Scope.ANY,
+        P.DEVICE_READ: Scope.ANY, P.JOB_READ: Scope.ANY, P.ORGANISATION_MANAGE: Scope.ANY,
+        P.USER_MANAGE: Scope.ANY,
+    },
+    Role.manufacturer: {
+        P.ARTIFACT_READ: Scope.OWN, P.ARTIFACT_UPLOAD: Scope.OWN, P.AUDIT_READ: Scope.OWN,
+        P.DEVICE_CREATE: Scope.OWN, P.DEVICE_READ: Scope.ANY, P.JOB_READ: Scope.OWN,
+        **{p: Scope.OWN for p in _MANUFACTURER_WRITES},
+    },
+    Role.reviewer: {
+        P.ARTIFACT_READ: Scope.ANY, P.AUDIT_READ: Scope.ANY, P.DEVICE_READ: Scope.ANY,
+        P.GATE_WAIVE: Scope.ANY, P.JOB_READ: Scope.OWN,
+    },
+    Role.hospital: {P.DEVICE_READ: Scope.ANY, P.JOB_READ: Scope.OWN},
+    Role.auditor: {
+        P.ARTIFACT_READ: Scope.ANY, P.AUDIT_EXPORT: Scope.ANY, P.AUDIT_READ: Scope.ANY,
+        P.DEVICE_READ: Scope.ANY, P.JOB_READ: Scope.OWN,
+    },
+    Role.authority: {P.AUDIT_READ: Scope.ANY, P.DEVICE_READ: Scope.ANY, P.JOB_READ: Scope.OWN},
+}
+
+# Roles that read every device, published or not.
+SEES_ALL = {Role.admin, Role.authority}
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None
+    email: str
+    name: str
+    role: Role | None
+    organisation_id: int | None
+    # None for a web session (all of the role's permissions); a token narrows them.
+    scopes: frozenset[str] | None = None
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.user_id is None
+
+    @classmethod
+    def from_user(cls, user: User, scopes: frozenset[str] | None = None) -> Actor:
+        return cls(user.id, user.email, user.name, user.role, user.organisation_id, scopes)
+
+
+ANONYMOUS = Actor(None, "anonymous", "Anonymous", None, None, frozenset())
+SYSTEM = Actor(None, "system", "DMD Registry", None, None)
+
+
+def allows(actor: Actor, permission: Permission) -> bool:
+    """Whether the actor's role (and token scopes) grant ``permission`` at all."""
+    if actor.role is None or permission not in RULES[actor.role]:
+        return False
+    return actor.scopes is None or permission.value in actor.scopes
+
+
+def require(actor: Actor, permission: Permission, device: Device | None = None) -> None:
+    """Raise unless the actor may do ``permission`` (on ``device``, obtained via ``visible``).
+
+    Raises NotAuthenticatedError for an anonymous actor, PermissionDeniedError otherwise.
+    """
+    if actor.is_anonymous:
+        raise NotAuthenticatedError("sign in or send an API token (Authorization: Bearer ...)")
+    if actor.role is None or permission not in RULES[actor.role]:
+        raise PermissionDeniedError(f"role '{actor.role}' may not {permission.value}")
+    if actor.scopes is not None and permission.value not in actor.scopes:
+        raise PermissionDeniedError(
+            f"this API token lacks the scope '{permission.value}'; create a token with it"
+        )
+    if device is not None and RULES[actor.role][permission] is Scope.OWN:
+        if device.manufacturer_id != actor.organisation_id:
+            raise PermissionDeniedError(
+                f"device {device.code} belongs to another organisation; only its manufacturer "
+                f"may {permission.value}"
+            )
+
+
+def can_see(session: Session, actor: Actor, device: Device) -> bool:
+    if device.is_published or actor.role in SEES_ALL:
+        return True
+    if actor.is_anonymous:
+        return False
+    if actor.role is Role.manufacturer:
+        return device.manufacturer_id == actor.organisation_id
+    if actor.role in (Role.reviewer, Role.auditor):
+        return session.exec(
+            select(AccessGrant.id).where(
+                AccessGrant.device_id == device.id,
+                AccessGrant.organisation_id == actor.organisation_id,
+            )
+        ).first() is not None
+    if actor.role is Role.hospital:
+        return session.exec(
+            select(Deployment.id).where(
+                Deployment.device_id == device.id,
+                Deployment.hospital_id == actor.organisation_id,
+            )
+        ).first() is not None
+    return False
+
+
+def visible(session: Session, actor: Actor, device: Device | None, ref: object) -> Device:
+    """Return the device if the actor may see it; otherwise 404, never 403 (no existence leak)."""
+    if device is None or not can_see(session, actor, device):
+        raise NotFoundError(f"device {ref} not found (or not visible to you)")
+    return device
+
+
+def visible_devices_clause(actor: Actor):
+    """A SQL condition selecting the devices ``actor`` may see (for lists)."""
+    from sqlalchemy import or_, true
+
+    if actor.role in SEES_ALL:
+        return true()
+    published = Device.is_published.is_(True)
+    if actor.is_anonymous or actor.role is None:
+        return published
+    if actor.role is Role.manufacturer:
+        return or_(published, Device.manufacturer_id == actor.organisation_id)
+    if actor.role in (Role.reviewer, Role.auditor):
+        granted = select(AccessGrant.device_id).where(
+            AccessGrant.organisation_id == actor.organisation_id
+        )
+        return or_(published, Device.id.in_(granted))
+    deployed = select(Deployment.device_id).where(Deployment.hospital_id == actor.organisation_id)
+    return or_(published, Device.id.in_(deployed))
+
+
+# --- passwords --------------------------------------------------------------------------------
+
+# Argon2id with the library's RFC 9106 low-memory profile defaults.
+_hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 10
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+TOKEN_PREFIX = "dmd_"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token(user: User, name: str, scopes: list[str], lifetime: timedelta) -> tuple[str, ApiToken]:
+    """Create a token row; the clear token is returned once and never stored."""
+    prefix = secrets.token_hex(6)
+    clear = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    row = ApiToken(
+        user_id=user.id,
+        name=name,
+        prefix=prefix,
+        token_hash=_digest(clear),
+        scopes=sorted(scopes),
+        expires_at=datetime.now(UTC) + lifetime,
+    )
+    return clear, row
+
+
+def actor_for_token(session: Session, clear: str) -> Actor:
+    """Resolve a bearer token to its actor, or raise NotAuthenticatedError saying why."""
+    parts = clear.split("_")
+    if not clear.startswith(TOKEN_PREFIX) or len(parts) < 3:
+        raise NotAuthenticatedError("malformed API token; expected 'dmd_<prefix>_<secret>'")
+    row = session.exec(select(ApiToken).where(ApiToken.prefix == parts[1])).first()
+    if row is None or not hmac.compare_digest(row.token_hash, _digest(clear)):
+        raise NotAuthenticatedError("unknown API token")
+    now = datetime.now(UTC)
+    if row.revoked_at is not None:
+        raise NotAuthenticatedError(f"API token '{row.name}' was revoked; create a new one")
+    if row.expires_at <= now:
+        raise NotAuthenticatedError(f"API token '{row.name}' expired; create a new one")
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise NotAuthenticatedError("the token's user is deactivated")
+    row.last_used_at = now
+    session.add(row)
+    return Actor.from_user(user, frozenset(row.scopes))
