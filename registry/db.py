@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
@@ -46,9 +46,12 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """Holds the engine; ``unit_of_work`` commits on a clean exit and rolls back otherwise."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, bind: Connection | None = None) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = bind.engine if bind is not None else make_engine(url)
+        # Tests bind every unit of work to one outer transaction; each then commits and rolls
+        # back a SAVEPOINT, and the test discards the outer transaction.
+        self.bind = bind
 
     @property
     def is_postgresql(self) -> bool:
@@ -56,7 +59,11 @@ class Database:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
-        session = Session(self.engine, expire_on_commit=False)
+        if self.bind is not None:
+            session = Session(bind=self.bind, expire_on_commit=False,
+                              join_transaction_mode="create_savepoint")
+        else:
+            session = Session(self.engine, expire_on_commit=False)
         try:
             yield session
             session.commit()

@@ -40,6 +40,7 @@ from registry.schemas import (
     NewTokenOut,
     OrganisationIn,
     OrganisationOut,
+    PlannedModificationOut,
     PublishIn,
     SubgroupIn,
     SubgroupOut,
@@ -409,10 +410,7 @@ def download_artifact(artifact_id: int):
            permission=P.AUDIT_READ, response=list[AuditEventOut], tag="audit")
 def device_audit(code: str):
     with unit_of_work() as session:
-        actor = current_actor(session)
-        device = devices.get_device(session, actor, code)
-        auth.require(actor, P.AUDIT_READ, device)
-        return many(AuditEventOut, audit.events_for_device(session, device.id))
+        return many(AuditEventOut, devices.list_device_audit(session, current_actor(session), code))
 
 
 @api_route(bp, "GET", "/audit/verify", summary="Verify the whole audit chain now",
@@ -451,5 +449,3 @@ def get_job(job_id: str):
     with unit_of_work() as session:
         return out(JobOut, jobs.get_job(session, current_actor(session), job_id))
 
-
-from registry.schemas import PlannedModificationOut  # noqa: E402  (used by _plan_out)

@@ -24,7 +24,6 @@ from registry.models import (
     Organisation,
     OrganisationKind,
     PlannedModification,
-    Role,
     Stage,
     StageTransition,
     SubgroupVariable,
@@ -600,5 +599,8 @@ def withdraw_device(session: Session, actor: Actor, code: str, reason: str) -> D
     return device
 
 
-def role_may_write(actor: Actor) -> bool:
-    return actor.role is Role.manufacturer
+def list_device_audit(session: Session, actor: Actor, code: str) -> list:
+    """The audit events of one device."""
+    device = get_device(session, actor, code)
+    auth.require(actor, Permission.AUDIT_READ, device)
+    return audit.events_for_device(session, device.id)
