@@ -1,0 +1,130 @@
+"""Test data: organisations, users and devices in given shapes (factory_boy on SQLModel)."""
+
+from __future__ import annotations
+
+import factory
+from factory.alchemy import SQLAlchemyModelFactory
+
+from registry import auth
+from registry.auth import Actor
+from registry.models import (
+    AccessGrant,
+    Deployment,
+    Device,
+    Kpi,
+    ModelVersion,
+    Organisation,
+    OrganisationKind,
+    Role,
+    Stage,
+    SubgroupVariable,
+    User,
+)
+
+# Hashing with Argon2 is deliberately slow; tests share one hash.
+PASSWORD = "correct horse battery"
+_PASSWORD_HASH = auth.hash_password(PASSWORD)
+
+
+class Base(SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session_persistence = "flush"
+
+
+class OrganisationFactory(Base):
+    class Meta:
+        model = Organisation
+
+    name = factory.Sequence(lambda n: f"Organisation {n}")
+    kind = OrganisationKind.manufacturer
+
+
+class UserFactory(Base):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@example.org")
+    name = factory.Sequence(lambda n: f"User {n}")
+    password_hash = _PASSWORD_HASH
+    role = Role.manufacturer
+    organisation_id = factory.LazyAttribute(lambda o: OrganisationFactory(
+        kind=ROLE_KIND[o.role]).id)
+
+
+ROLE_KIND = {
+    Role.admin: OrganisationKind.registry_operator,
+    Role.manufacturer: OrganisationKind.manufacturer,
+    Role.reviewer: OrganisationKind.hta_agency,
+    Role.hospital: OrganisationKind.hospital,
+    Role.auditor: OrganisationKind.auditor,
+    Role.authority: OrganisationKind.authority,
+}
+
+
+class DeviceFactory(Base):
+    """A device whose S1 record items are complete (documents are not attached)."""
+
+    class Meta:
+        model = Device
+
+    code = factory.Sequence(lambda n: f"DEV-{n:04d}")
+    name = factory.Sequence(lambda n: f"Device {n}")
+    manufacturer_id = factory.LazyFunction(lambda: OrganisationFactory().id)
+    theme = "TECH_PLATFORM"
+    intended_purpose = "aid to detect a condition on images"
+    medical_indication = "condition X"
+    target_population = "adults 50-74"
+    intended_users = "radiologists"
+    use_environment = "hospital"
+    output_role = "drive"
+    contraindications = "none known"
+    regulation = "MDR"
+    risk_class = "IIb"
+    classification_rule = "Annex VIII Rule 11(a)"
+    ai_act_category = "high_risk_art6_1"
+    adaptivity = "locked"
+    task = "binary"
+    stage = Stage.S1_NEEDS
+
+    @factory.post_generation
+    def scoping(obj, create, extracted, **kwargs):
+        if extracted is False:
+            return
+        session = DeviceFactory._meta.sqlalchemy_session
+        session.add(Kpi(device_id=obj.id, metric="auc", comparator=">=", threshold=0.9,
+                        dataset_kind="external", is_primary=True))
+        session.add(SubgroupVariable(device_id=obj.id, variable="sex", levels=["F", "M"],
+                                     gap_metric="auc", max_gap=0.05))
+        session.add(ModelVersion(device_id=obj.id, version="1.0", change_type="initial",
+                                 model_card={"algorithm": "cnn", "inputs": "image",
+                                             "outputs": "score", "decision_threshold": "0.5",
+                                             "dependencies": "onnx"}))
+        session.flush()
+
+
+def bind(session) -> None:
+    for f in (OrganisationFactory, UserFactory, DeviceFactory):
+        f._meta.sqlalchemy_session = session
+
+
+def actor_for(role: Role, organisation_id: int | None = None) -> Actor:
+    kwargs = {"role": role}
+    if organisation_id is not None:
+        kwargs["organisation_id"] = organisation_id
+    return Actor.from_user(UserFactory(**kwargs))
+
+
+def grant(session, device: Device, organisation_id: int, purpose: str = "review") -> None:
+    session.add(AccessGrant(device_id=device.id, organisation_id=organisation_id,
+                            purpose=purpose))
+    session.flush()
+
+
+def deploy(session, device: Device, hospital_id: int) -> Deployment:
+    version = session.query(ModelVersion).filter_by(device_id=device.id).first()
+    row = Deployment(device_id=device.id, model_version_id=version.id, hospital_id=hospital_id,
+                     site="main site")
+    session.add(row)
+    session.flush()
+    return row
