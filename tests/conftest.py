@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlmodel import Session
 
+import registry.tasks  # noqa: F401  (registers the job functions)
 from registry import db, jobs, signing, storage
 from registry.config import load_settings
 from registry.migrate import upgrade

@@ -122,7 +122,9 @@ def grant(session, device: Device, organisation_id: int, purpose: str = "review"
 
 
 def deploy(session, device: Device, hospital_id: int) -> Deployment:
-    version = session.query(ModelVersion).filter_by(device_id=device.id).first()
+    from sqlmodel import select
+
+    version = session.exec(select(ModelVersion).where(ModelVersion.device_id == device.id)).first()
     row = Deployment(device_id=device.id, model_version_id=version.id, hospital_id=hospital_id,
                      site="main site")
     session.add(row)

@@ -1,0 +1,202 @@
+"""Role x action x own/other organisation, on the real database, against a hand-written table.
+
+"own" is a device of the actor's organisation (for a reviewer or auditor: granted to it; for a
+hospital: deployed at it); "other" is a private device of an unrelated manufacturer.
+allow = the service does it (and audits it); deny = 403; hidden = 404 (existence not revealed).
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlmodel import select
+
+from registry.auth import RULES, Permission
+from registry.errors import NotFoundError, PermissionDeniedError
+from registry.models import AuditEvent, Device, Role, Stage
+from registry.schemas import (
+    DeploymentIn,
+    DeviceIn,
+    DeviceUpdate,
+    EvidenceIn,
+    GrantIn,
+    ModelVersionIn,
+    OrganisationIn,
+    TransitionIn,
+    UserIn,
+    WaiverIn,
+)
+from registry.services import artifacts, devices, organisations
+from tests import factories
+
+A, D, H = "allow", "deny", "hidden"
+ROLES = [Role.admin, Role.manufacturer, Role.reviewer, Role.hospital, Role.auditor,
+         Role.authority]
+
+# action -> {role: (own, other)}
+EXPECTED = {
+    "device:read": {Role.admin: (A, A), Role.manufacturer: (A, H), Role.reviewer: (A, H),
+                    Role.hospital: (A, H), Role.auditor: (A, H), Role.authority: (A, A)},
+    "device:update": {Role.admin: (D, D), Role.manufacturer: (A, H), Role.reviewer: (D, H),
+                      Role.hospital: (D, H), Role.auditor: (D, H), Role.authority: (D, D)},
+    "device:publish": {Role.admin: (D, D), Role.manufacturer: (A, H), Role.reviewer: (D, H),
+                       Role.hospital: (D, H), Role.auditor: (D, H), Role.authority: (D, D)},
+    "device:transition": {Role.admin: (D, D), Role.manufacturer: (A, H), Role.reviewer: (D, H),
+                          Role.hospital: (D, H), Role.auditor: (D, H), Role.authority: (D, D)},
+    "device:create": {Role.admin: (D, D), Role.manufacturer: (A, D), Role.reviewer: (D, D),
+                      Role.hospital: (D, D), Role.auditor: (D, D), Role.authority: (D, D)},
+    "model_version:create": {Role.admin: (D, D), Role.manufacturer: (A, H),
+                             Role.reviewer: (D, H), Role.hospital: (D, H), Role.auditor: (D, H),
+                             Role.authority: (D, D)},
+    "evidence:attach": {Role.admin: (D, D), Role.manufacturer: (A, H), Role.reviewer: (D, H),
+                        Role.hospital: (D, H), Role.auditor: (D, H), Role.authority: (D, D)},
+    "deployment:create": {Role.admin: (D, D), Role.manufacturer: (A, H), Role.reviewer: (D, H),
+                          Role.hospital: (D, H), Role.auditor: (D, H), Role.authority: (D, D)},
+    "grant:manage": {Role.admin: (D, D), Role.manufacturer: (A, H), Role.reviewer: (D, H),
+                     Role.hospital: (D, H), Role.auditor: (D, H), Role.authority: (D, D)},
+    "gate:waive": {Role.admin: (D, D), Role.manufacturer: (D, H), Role.reviewer: (A, H),
+                   Role.hospital: (D, H), Role.auditor: (D, H), Role.authority: (D, D)},
+    "audit:read": {Role.admin: (A, A), Role.manufacturer: (A, H), Role.reviewer: (A, H),
+                   Role.hospital: (D, H), Role.auditor: (A, H), Role.authority: (A, A)},
+    "artifact:upload": {Role.admin: (D, D), Role.manufacturer: (A, A), Role.reviewer: (D, D),
+                        Role.hospital: (D, D), Role.auditor: (D, D), Role.authority: (D, D)},
+    "artifact:read": {Role.admin: (A, A), Role.manufacturer: (A, H), Role.reviewer: (A, H),
+                      Role.hospital: (D, D), Role.auditor: (A, H), Role.authority: (D, D)},
+    "organisation:manage": {Role.admin: (A, A), Role.manufacturer: (D, D), Role.reviewer: (D, D),
+                            Role.hospital: (D, D), Role.auditor: (D, D), Role.authority: (D, D)},
+    "user:manage": {Role.admin: (A, A), Role.manufacturer: (D, D), Role.reviewer: (D, D),
+                    Role.hospital: (D, D), Role.auditor: (D, D), Role.authority: (D, D)},
+    "audit:export": {Role.admin: (A, A), Role.manufacturer: (D, D), Role.reviewer: (D, D),
+                     Role.hospital: (D, D), Role.auditor: (A, A), Role.authority: (D, D)},
+    "job:read": {Role.admin: (A, A), Role.manufacturer: (A, A), Role.reviewer: (A, A),
+                 Role.hospital: (A, A), Role.auditor: (A, A), Role.authority: (A, A)},
+}
+
+CASES = [
+    pytest.param(role, action, side, EXPECTED[action][role][i],
+                 id=f"{role.value}-{action}-{side}")
+    for action in EXPECTED for role in ROLES for i, side in enumerate(("own", "other"))
+]
+
+
+def test_table_covers_every_role_and_permission():
+    assert set(EXPECTED) == {p.value for p in Permission}, "add the new permission to EXPECTED"
+    for action, row in EXPECTED.items():
+        assert set(row) == set(RULES), f"{action}: every role needs an expectation"
+
+
+@pytest.fixture
+def world(session):
+    """Two manufacturers' devices (one 'own' per role), plus the actors of each role."""
+    own_maker = factories.OrganisationFactory()
+    other_device = factories.DeviceFactory(stage=Stage.S2_DATA)
+    own_device = factories.DeviceFactory(manufacturer_id=own_maker.id, stage=Stage.S2_DATA)
+    actors = {}
+    for role in ROLES:
+        org_id = own_maker.id if role is Role.manufacturer else None
+        actors[role] = factories.actor_for(role, org_id)
+    factories.grant(session, own_device, actors[Role.reviewer].organisation_id)
+    factories.grant(session, own_device, actors[Role.auditor].organisation_id, "audit")
+    factories.deploy(session, own_device, actors[Role.hospital].organisation_id)
+    hospital_org = actors[Role.hospital].organisation_id
+    # An upload by the device's manufacturer, attached as evidence to each device.
+    maker_actor = factories.actor_for(Role.manufacturer, own_maker.id)
+    other_maker = factories.actor_for(Role.manufacturer, other_device.manufacturer_id)
+    docs = {}
+    for side, dev, maker in (("own", own_device, maker_actor), ("other", other_device,
+                                                                 other_maker)):
+        art = artifacts.upload_artifact(session, maker, io.BytesIO(f"doc {side}".encode()),
+                                        "doc.txt", "text/plain")
+        devices.attach_evidence(session, maker, dev.code, EvidenceIn(
+            gate_item="G2.1", artifact_id=art.id))
+        docs[side] = art.id
+    session.flush()
+    return {"own": own_device, "other": other_device, "actors": actors,
+            "hospital_org": hospital_org, "docs": docs}
+
+
+def perform(session, action, actor, device, world):
+    code = device.code
+    if action == "device:read":
+        return devices.get_device(session, actor, code)
+    if action == "device:update":
+        return devices.update_device(session, actor, code, DeviceUpdate(name="Renamed"))
+    if action == "device:publish":
+        return devices.set_published(session, actor, code, True)
+    if action == "device:transition":
+        return devices.advance_stage(session, actor, code, TransitionIn(
+            to_stage="S1_NEEDS", reason="re-scoping"))
+    if action == "device:create":
+        org_id = actor.organisation_id if device is world["own"] else device.manufacturer_id
+        return devices.create_device(session, actor, DeviceIn(
+            code=f"NEW-{actor.role.value}", name="New", theme="CARE", manufacturer_id=org_id))
+    if action == "model_version:create":
+        return devices.create_model_version(session, actor, code, ModelVersionIn(
+            version="2.0", change_type="architecture", change_description="new backbone"))
+    if action == "evidence:attach":
+        return devices.attach_evidence(session, actor, code, EvidenceIn(
+            gate_item="G2.2", note="legal basis recorded in the DPIA register"))
+    if action == "deployment:create":
+        version = devices.candidate_version(session, device)
+        return devices.create_deployment(session, actor, code, DeploymentIn(
+            model_version_id=version.id, hospital_id=world["hospital_org"], site="annex"))
+    if action == "grant:manage":
+        body = factories.OrganisationFactory(kind="notified_body")
+        return devices.grant_access(session, actor, code, GrantIn(
+            organisation_id=body.id, purpose="review"))
+    if action == "gate:waive":
+        return devices.waive_gate_item(session, actor, code, WaiverIn(
+            gate_item="G2.3", justification="synthetic data only, no re-identification risk"))
+    if action == "audit:read":
+        return devices.list_device_audit(session, actor, code)
+    if action == "artifact:upload":
+        return artifacts.upload_artifact(session, actor, io.BytesIO(b"x"), "x.txt", "text/plain")
+    if action == "artifact:read":
+        return artifacts.get_artifact(session, actor, world["docs"][
+            "own" if device is world["own"] else "other"])
+    if action == "organisation:manage":
+        return organisations.create_organisation(session, actor, OrganisationIn(
+            name=f"Org by {actor.email}", kind="hospital"))
+    if action == "user:manage":
+        return organisations.create_user(session, actor, UserIn(
+            email=f"new-{actor.user_id}@example.org", name="New", password="long enough pw",
+            organisation_id=world["hospital_org"], role="hospital"))
+    if action == "audit:export":
+        from registry import auth
+
+        auth.require(actor, Permission.AUDIT_EXPORT)
+        return True
+    if action == "job:read":
+        from registry import jobs
+
+        job = jobs.enqueue(session, actor, "audit.verify", {})
+        return jobs.get_job(session, actor, job.id)
+    raise AssertionError(action)
+
+
+WRITES = {"device:update", "device:publish", "device:transition", "device:create",
+          "model_version:create", "evidence:attach", "deployment:create", "grant:manage",
+          "gate:waive", "artifact:upload", "organisation:manage", "user:manage"}
+
+
+@pytest.mark.parametrize("role, action, side, expected", CASES)
+def test_access(session, world, role, action, side, expected):
+    actor = world["actors"][role]
+    device = world[side]
+    events_before = session.exec(select(AuditEvent.id)).all()
+    stage_before = session.get(Device, device.id).stage
+    if expected == A:
+        result = perform(session, action, actor, device, world)
+        assert result is not None
+        if action in WRITES:
+            new = session.exec(select(AuditEvent).where(
+                AuditEvent.id.not_in(events_before))).all()
+            assert new and all(e.actor_id == actor.user_id for e in new), "write not audited"
+        return
+    error = PermissionDeniedError if expected == D else NotFoundError
+    with pytest.raises(error):
+        with session.begin_nested():
+            perform(session, action, actor, device, world)
+    assert session.exec(select(AuditEvent.id)).all() == events_before
+    assert session.get(Device, device.id).stage == stage_before
