@@ -97,7 +97,7 @@ class Actor:
 
     @classmethod
     def from_user(cls, user: User, scopes: frozenset[str] | None = None) -> Actor:
-        return cls(user.id, user.email, user.name, user.role, user.organisation_id, scopes)
+        return cls(user.id, user.email, user.name, Role(user.role), user.organisation_id, scopes)
 
 
 ANONYMOUS = Actor(None, "anonymous", "Anonymous", None, None, frozenset())

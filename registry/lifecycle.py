@@ -293,11 +293,11 @@ class Move:
 def plan_move(current: Stage, target: Stage) -> Move:
     """Classify a requested move; raise ValueError when the state machine forbids it."""
     if target == current:
+        if next_stage(current) is None:
+            raise ValueError(f"{current.value} is a standing stage with no exit forward")
         raise ValueError(f"the device is already in {current.value}")
     if STAGES.index(target) < STAGES.index(current):
         return Move("back", current, target)
-    if next_stage(current) is None:
-        raise ValueError(f"{current.value} is a standing stage with no exit forward")
     if target != next_stage(current):
         raise ValueError(
             f"{current.value} can only move forward to {next_stage(current).value}, "

@@ -9,6 +9,15 @@ from registry import auth
 from registry.auth import Actor
 from registry.models import (
     AccessGrant,
+    Adaptivity,
+    AiActCategory,
+    ChangeType,
+    Comparator,
+    DatasetKind,
+    OutputRole,
+    Regulation,
+    Task,
+    Theme,
     Deployment,
     Device,
     Kpi,
@@ -71,32 +80,32 @@ class DeviceFactory(Base):
     code = factory.Sequence(lambda n: f"DEV-{n:04d}")
     name = factory.Sequence(lambda n: f"Device {n}")
     manufacturer_id = factory.LazyFunction(lambda: OrganisationFactory().id)
-    theme = "TECH_PLATFORM"
+    theme = Theme.TECH_PLATFORM
     intended_purpose = "aid to detect a condition on images"
     medical_indication = "condition X"
     target_population = "adults 50-74"
     intended_users = "radiologists"
     use_environment = "hospital"
-    output_role = "drive"
+    output_role = OutputRole.drive
     contraindications = "none known"
-    regulation = "MDR"
+    regulation = Regulation.MDR
     risk_class = "IIb"
     classification_rule = "Annex VIII Rule 11(a)"
-    ai_act_category = "high_risk_art6_1"
-    adaptivity = "locked"
-    task = "binary"
+    ai_act_category = AiActCategory.high_risk_art6_1
+    adaptivity = Adaptivity.locked
+    task = Task.binary
     stage = Stage.S1_NEEDS
 
     @factory.post_generation
-    def scoping(obj, create, extracted, **kwargs):
+    def scoping(obj, create, extracted, **kwargs):  # noqa: N805 (factory_boy's signature)
         if extracted is False:
             return
         session = DeviceFactory._meta.sqlalchemy_session
-        session.add(Kpi(device_id=obj.id, metric="auc", comparator=">=", threshold=0.9,
-                        dataset_kind="external", is_primary=True))
+        session.add(Kpi(device_id=obj.id, metric="auc", comparator=Comparator.ge, threshold=0.9,
+                        dataset_kind=DatasetKind.external, is_primary=True))
         session.add(SubgroupVariable(device_id=obj.id, variable="sex", levels=["F", "M"],
                                      gap_metric="auc", max_gap=0.05))
-        session.add(ModelVersion(device_id=obj.id, version="1.0", change_type="initial",
+        session.add(ModelVersion(device_id=obj.id, version="1.0", change_type=ChangeType.initial,
                                  model_card={"algorithm": "cnn", "inputs": "image",
                                              "outputs": "score", "decision_threshold": "0.5",
                                              "dependencies": "onnx"}))

@@ -333,12 +333,12 @@ def create_model_version(
     existing = versions_of(session, device)
     if any(v.version == data.version for v in existing):
         raise ConflictError(f"version '{data.version}' already exists for {code}")
-    if data.change_type is ChangeType.initial and existing:
+    if data.change_type == ChangeType.initial and existing:
         raise InvalidInputError(
             "change_type 'initial' is only for the first version; classify this change "
             "(none_model, retrain_in_plan, retrain_out_of_plan, architecture, intended_purpose)"
         )
-    if data.change_type is not ChangeType.initial and not existing:
+    if data.change_type != ChangeType.initial and not existing:
         raise InvalidInputError("the first version of a device has change_type 'initial'")
     parent = None
     if existing:
@@ -369,7 +369,7 @@ def create_model_version(
     session.add(version)
     session.flush()
     audit.record(session, actor, "model_version.create", version, {"after": snapshot(version)})
-    if data.change_type is not ChangeType.initial:
+    if data.change_type != ChangeType.initial:
         reentry = lifecycle.reentry_stage(data.change_type)
         if lifecycle.STAGES.index(reentry) < lifecycle.STAGES.index(device.stage):
             _move(session, actor, device, reentry, "back", version,
@@ -422,7 +422,7 @@ def create_deployment(session: Session, actor: Actor, code: str, data: Deploymen
     auth.require(actor, Permission.DEPLOYMENT_CREATE, device)
     version = get_version(session, device, data.model_version_id)
     hospital = session.get(Organisation, data.hospital_id)
-    if hospital is None or hospital.kind is not OrganisationKind.hospital:
+    if hospital is None or hospital.kind != OrganisationKind.hospital:
         raise InvalidInputError(f"hospital_id {data.hospital_id} is not a hospital organisation")
     deployment = Deployment(device_id=device.id, **data.model_dump())
     deployment.model_version_id = version.id
@@ -493,7 +493,7 @@ def _accepted_versions(session: Session, candidate: ModelVersion | None) -> set[
     version = candidate
     while version is not None:
         accepted.add(version.id)
-        if version.change_type is not ChangeType.none_model or version.parent_id is None:
+        if version.change_type != ChangeType.none_model or version.parent_id is None:
             break
         version = session.get(ModelVersion, version.parent_id)
     return accepted

@@ -6,15 +6,18 @@ from flask_login import UserMixin
 
 from registry.auth import Actor
 from registry.db import Database
-from registry.models import User
+from registry.models import Organisation, User
 
 
 class SessionUser(UserMixin):
-    def __init__(self, user: User) -> None:
+    def __init__(self, user: User, organisation_name: str = "") -> None:
         self.id = str(user.id)
         self.actor = Actor.from_user(user)
         self.name = user.name
+        self.email = user.email
         self.role = user.role
+        self.organisation_id = user.organisation_id
+        self.organisation_name = organisation_name
 
 
 def load_session_user(database: Database, user_id: str) -> SessionUser | None:
@@ -22,4 +25,7 @@ def load_session_user(database: Database, user_id: str) -> SessionUser | None:
         return None
     with database.unit_of_work() as session:
         user = session.get(User, int(user_id))
-        return SessionUser(user) if user is not None and user.is_active else None
+        if user is None or not user.is_active:
+            return None
+        organisation = session.get(Organisation, user.organisation_id)
+        return SessionUser(user, organisation.name if organisation else "")

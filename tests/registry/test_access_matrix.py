@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from registry.auth import RULES, Permission
 from registry.errors import NotFoundError, PermissionDeniedError
-from registry.models import AuditEvent, Device, Role, Stage
+from registry.models import AuditEvent, Device, OrganisationKind, Role, Stage
 from registry.schemas import (
     DeploymentIn,
     DeviceIn,
@@ -142,7 +142,7 @@ def perform(session, action, actor, device, world):
         return devices.create_deployment(session, actor, code, DeploymentIn(
             model_version_id=version.id, hospital_id=world["hospital_org"], site="annex"))
     if action == "grant:manage":
-        body = factories.OrganisationFactory(kind="notified_body")
+        body = factories.OrganisationFactory(kind=OrganisationKind.notified_body)
         return devices.grant_access(session, actor, code, GrantIn(
             organisation_id=body.id, purpose="review"))
     if action == "gate:waive":
