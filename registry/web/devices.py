@@ -223,7 +223,8 @@ def _transition_page(code: str, *, unmet: list | None = None, message: str = "",
     if unmet is not None:  # the list the refused move was judged on
         gate = {**gate, "unmet": unmet}
     stage = Stage(data["device"]["stage"])
-    earlier = [s.value for s in lifecycle.STAGES[:lifecycle.STAGES.index(stage)]]
+    earlier = [(s.value, f"{s.value} · {s.label}")
+               for s in lifecycle.STAGES[:lifecycle.STAGES.index(stage)]]
     return render_template(
         "transition.html", **{**data, "gate": gate}, refused=message, form=form,
         errors=errors or {}, values=request.form if form else {}, earlier_stages=earlier,

@@ -13,8 +13,8 @@ from registry.schemas import OrganisationOut, TokenIn, TokenOut
 from registry.services import organisations
 from registry.web import bp
 from registry.web.forms import parse, registry_errors
-from registry.web.present import all_devices, dashboard as dashboard_data, device_row, dump, \
-    dump_all, organisation_names
+from registry.web.present import all_devices, device_row, dump, dump_all, organisation_names
+from registry.web.present import dashboard as dashboard_data
 from registry.web.session import SessionUser
 
 
