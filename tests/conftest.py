@@ -106,12 +106,13 @@ def session(connection):
 
 
 @pytest.fixture
-def app(settings, connection):
+def app(settings, connection, tmp_path):
     from registry.app import create_app
 
     application = create_app(settings)
-    # create_app wires its own Database; put the test transaction back in charge.
+    # create_app wires its own database and store; put the test's back in charge.
     db.set_database(db.Database(str(connection.engine.url), bind=connection))
+    storage.set_store(storage.ArtifactStore(tmp_path / "artifacts", settings.max_upload_bytes))
     application.config["WTF_CSRF_ENABLED"] = False
     return application
 

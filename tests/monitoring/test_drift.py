@@ -174,7 +174,9 @@ def test_empty_absent_and_untestable_columns_are_skipped_with_reasons():
     assert reasons == {
         "age": None,
         "lactate": "column 'lactate' is entirely missing in the current batch",
-        "admitted_at": "column 'admitted_at' holds dates or durations, which are not tested for drift",
+        "admitted_at": (
+            "column 'admitted_at' holds dates or durations, which are not tested for drift"
+        ),
         "dose": "column 'dose' is typed numerical but holds non-numeric values (e.g. '12 mg')",
         "bmi": "column 'bmi' is absent from the reference and current batch",
     }

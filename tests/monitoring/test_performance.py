@@ -24,7 +24,10 @@ from monitoring.performance import (
 def test_wilson_interval_matches_statsmodels(k, n, level):
     lower, upper = proportion_confint(k, n, alpha=1 - level, method="wilson")
     ci = wilson_interval(k, n, level=level)
-    assert (ci.lower, ci.upper) == (pytest.approx(lower, abs=1e-12), pytest.approx(upper, abs=1e-12))
+    assert (ci.lower, ci.upper) == (
+        pytest.approx(lower, abs=1e-12),
+        pytest.approx(upper, abs=1e-12),
+    )
     assert ci.estimate == k / n and ci.method == "wilson"
 
 
@@ -55,7 +58,10 @@ def test_delong_auc_and_variance_match_brute_force_pairs_with_ties():
     assert ci.estimate == pytest.approx(auc, abs=1e-12)
     assert ci.estimate == pytest.approx(roc_auc_score(y, s), abs=1e-12)
     half = 1.959963984540054 * np.sqrt(variance)
-    assert (ci.lower, ci.upper) == (pytest.approx(auc - half, abs=1e-9), pytest.approx(auc + half, abs=1e-9))
+    assert (ci.lower, ci.upper) == (
+        pytest.approx(auc - half, abs=1e-9),
+        pytest.approx(auc + half, abs=1e-9),
+    )
 
 
 def test_binary_performance_counts_match_masks():
@@ -75,7 +81,10 @@ def test_binary_performance_counts_match_masks():
         assert result.metric(name).value == pytest.approx(value, abs=1e-12), name
     sens = result.metric("sensitivity")
     lower, upper = proportion_confint(tp, tp + fn, alpha=0.05, method="wilson")
-    assert (sens.lower, sens.upper) == (pytest.approx(lower, abs=1e-12), pytest.approx(upper, abs=1e-12))
+    assert (sens.lower, sens.upper) == (
+        pytest.approx(lower, abs=1e-12),
+        pytest.approx(upper, abs=1e-12),
+    )
     assert (sens.numerator, sens.denominator) == (tp, tp + fn)
 
 
@@ -183,7 +192,9 @@ def test_compare_with_baseline_and_kpis():
 def test_compare_with_baseline_rejects_malformed_kpis():
     measured = binary_performance([0, 1], [0.2, 0.8], threshold=0.5)
     with pytest.raises(MonitoringInputError) as caught:
-        compare_with_baseline(measured, {"f1": 0.8}, [{"metric": "sensitivity", "comparator": "=="}])
+        compare_with_baseline(
+            measured, {"f1": 0.8}, [{"metric": "sensitivity", "comparator": "=="}]
+        )
     assert caught.value.problems == (
         "kpis[0]: KPI field 'threshold' is required",
         "kpis[0]: KPI comparator must be one of ('>=', '>', '<=', '<'). Got '==' instead",

@@ -1,0 +1,129 @@
+"""Closed-form intervals checked against statsmodels and a slow textbook DeLong."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+from statsmodels.stats.proportion import proportion_confint
+
+from evaluation.intervals import (
+    clopper_pearson_interval,
+    delong_interval,
+    placement_values,
+    proportion_interval,
+    wilson_interval,
+)
+
+
+def brute_force_auc(y, s):
+    """Share of (case, control) pairs ranked correctly, ties one half."""
+    cases, controls = s[y], s[~y]
+    diff = cases[:, None] - controls[None, :]
+    return ((diff > 0).sum() + 0.5 * (diff == 0).sum()) / diff.size
+
+
+def textbook_delong_variance(y, s):
+    """DeLong 1988 with explicit O(n^2) kernel sums (placement values by pair comparison)."""
+    cases, controls = s[y], s[~y]
+    psi = (cases[:, None] > controls[None, :]) + 0.5 * (cases[:, None] == controls[None, :])
+    v10 = psi.mean(axis=1)
+    v01 = psi.mean(axis=0)
+    m, n = cases.size, controls.size
+    s10 = np.sum((v10 - v10.mean()) ** 2) / (m - 1)
+    s01 = np.sum((v01 - v01.mean()) ** 2) / (n - 1)
+    return s10 / m + s01 / n
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 50, 333])
+@pytest.mark.parametrize("level", [0.9, 0.95, 0.99])
+def test_wilson_matches_statsmodels(n, level):
+    for x in sorted({0, 1, n // 3, n // 2, n - 1, n}):
+        ours = wilson_interval(x, n, level=level)
+        low, high = proportion_confint(x, n, alpha=1 - level, method="wilson")
+        assert ours.lower == pytest.approx(low, abs=1e-12)
+        assert ours.upper == pytest.approx(high, abs=1e-12)
+        assert ours.estimate == x / n
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 50, 333])
+@pytest.mark.parametrize("level", [0.9, 0.95, 0.99])
+def test_clopper_pearson_matches_statsmodels_beta(n, level):
+    for x in sorted({0, 1, n // 3, n // 2, n - 1, n}):
+        ours = clopper_pearson_interval(x, n, level=level)
+        low, high = proportion_confint(x, n, alpha=1 - level, method="beta")
+        assert ours.lower == pytest.approx(low, abs=1e-12)
+        assert ours.upper == pytest.approx(high, abs=1e-12)
+
+
+def test_proportion_interval_rejects_unknown_method_with_the_allowed_ones():
+    with pytest.raises(ValueError, match=r"method must be one of \('wilson', 'clopper-pearson'\)"):
+        proportion_interval(1, 2, method="wald")
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_delong_matches_bruteforce_pair_counting_and_sklearn(seed):
+    rng = np.random.default_rng(seed)
+    n = 200
+    y = rng.random(n) < 0.3
+    s = np.round(rng.normal(size=n) + y, 1)  # rounding creates ties
+    p = placement_values(y, s)
+    assert p.auc == pytest.approx(brute_force_auc(y, s), abs=1e-14)
+    assert p.auc == pytest.approx(roc_auc_score(y, s), abs=1e-14)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_delong_variance_matches_slow_textbook_version(seed):
+    rng = np.random.default_rng(seed)
+    y = rng.random(150) < 0.4
+    s = np.round(rng.normal(size=150) + 0.8 * y, 1)
+    assert placement_values(y, s).variance == pytest.approx(
+        textbook_delong_variance(y, s), rel=1e-12
+    )
+
+
+def test_delong_interval_is_auc_plus_minus_z_sd_clipped():
+    rng = np.random.default_rng(3)
+    y = rng.random(80) < 0.5
+    s = rng.normal(size=80) + y
+    iv = delong_interval(y, s, level=0.95)
+    sd = np.sqrt(textbook_delong_variance(y, s))
+    assert iv.lower == pytest.approx(brute_force_auc(y, s) - 1.959963984540054 * sd, abs=1e-12)
+    assert iv.upper == pytest.approx(brute_force_auc(y, s) + 1.959963984540054 * sd, abs=1e-12)
+    assert iv.method == "delong"
+
+
+def test_placement_values_in_input_order_match_the_pairwise_definition():
+    rng = np.random.default_rng(4)
+    y = rng.random(60) < 0.5
+    s = np.round(rng.normal(size=60), 1)
+    p = placement_values(y, s, in_input_order=True)
+    cases, controls = s[y], s[~y]
+    psi = (cases[:, None] > controls[None, :]) + 0.5 * (cases[:, None] == controls[None, :])
+    np.testing.assert_allclose(p.cases, psi.mean(axis=1), atol=1e-15)
+    np.testing.assert_allclose(p.controls, psi.mean(axis=0), atol=1e-15)
+
+
+def test_delong_all_ties_give_auc_one_half():
+    y = np.array([True, False] * 10)
+    p = placement_values(y, np.full(20, 0.3))
+    assert p.auc == 0.5
+    assert p.variance == 0.0
+
+
+def test_delong_near_ties_are_not_merged():
+    y = np.array([True, False])
+    assert placement_values(y, np.array([0.5 + 1e-15, 0.5])).auc == 1.0
+
+
+def test_delong_one_case_and_one_control_has_zero_variance():
+    p = placement_values(np.array([True, False]), np.array([0.2, 0.7]))
+    assert (p.auc, p.variance) == (0.0, 0.0)
+
+
+def test_delong_perfect_separation_collapses_interval_to_one():
+    iv = delong_interval(np.array([True, True, False]), np.array([0.9, 0.8, 0.1]))
+    assert (iv.lower, iv.estimate, iv.upper) == (1.0, 1.0, 1.0)
+
+
+def test_placement_values_refuse_a_single_class():
+    with pytest.raises(ValueError, match="at least one case and one control"):
+        placement_values(np.array([True, True]), np.array([0.1, 0.2]))
