@@ -222,3 +222,7 @@ def check_config() -> None:
     click.echo(f"database: {_safe_url(settings.resolved_database_url)}")
     click.echo(f"jobs: {'celery via ' + settings.broker_url if settings.broker_url else 'in-process'}")
     click.echo(f"artifacts: {settings.resolved_artifact_dir}")
+
+
+if __name__ == "__main__":
+    main()
