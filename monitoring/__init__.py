@@ -1,0 +1,17 @@
+"""Pure: data frames in, typed results out; no Flask, no database, no registry.
+
+Post-market monitoring of AI-enabled medical devices: drift between the validation data of a
+deployed model version and a production batch (:mod:`monitoring.drift`), performance measured once
+labels arrive (:mod:`monitoring.performance`) or estimated from calibrated scores before they do
+(:mod:`monitoring.estimation`), the same per subgroup and site (:mod:`monitoring.segments`), alert
+rules as data (:mod:`monitoring.alerts`), vigilance deadlines and periodic report cadence
+(:mod:`monitoring.vigilance`), energy and carbon records (:mod:`monitoring.energy`) and batch
+validation (:mod:`monitoring.batch`).
+
+Importing this package imports nothing heavy: Evidently (8-14 s to import) and CodeCarbon are
+imported inside the functions that need them.
+"""
+
+from monitoring.errors import MonitoringInputError
+
+__all__ = ["MonitoringInputError"]
