@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from registry import lifecycle
 from registry.db import unit_of_work
-from registry.errors import GateNotMetError, InvalidInputError, NotFoundError
+from registry.errors import GateNotMetError, InvalidInputError
 from registry.identity import current_actor
 from registry.models import (
     Adaptivity,
@@ -69,16 +69,12 @@ def device_list():
 
 
 @bp.get("/devices/<code>")
+@login_required
 def device_detail(code: str):
-    try:
-        with unit_of_work() as session:
-            data = device_page(session, current_actor(session), code)
-    except NotFoundError:
-        # Anonymous visitors are asked to sign in whether or not the device exists, so the
-        # answer leaks nothing; signed-in users get the 404 page.
-        if not current_user.is_authenticated:
-            return redirect(url_for("web.login", next=request.path))
-        raise
+    # Signed-in only: the public catalogue lists published devices; their pages need an account
+    # (organisation names and evidence are not public).
+    with unit_of_work() as session:
+        data = device_page(session, current_actor(session), code)
     return render_template("device.html", **data)
 
 

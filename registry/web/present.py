@@ -216,20 +216,27 @@ def gate(session: Session, actor: Actor, device: Device) -> dict[str, Any]:
     """The current stage's exit gate: every item with its status, and the unmet ones."""
     unmet = [u.to_dict() for u in devices.gate_status(session, actor, device.code)]
     unmet_ids = {u["id"] for u in unmet}
+    ctx = devices.gate_context(session, device)
     nxt = lifecycle.next_stage(device.stage)
-    items = [{"id": i.id, "title": i.title, "document": i.document, "met": i.id not in unmet_ids}
+    items = [{"id": i.id, "title": i.title, "document": i.document,
+              "status": "unmet" if i.id in unmet_ids else "met" if i.applies(ctx) else "n/a"}
              for i in lifecycle.gate_items(device.stage)]
     return {"stage": device.stage.value, "number": device.stage.number,
             "next_stage": nxt.value if nxt else None, "unmet": unmet, "items": items}
 
 
 def evidence_choices(stage: Stage, unmet_ids: set[str]) -> list[dict[str, Any]]:
-    """Gate items grouped by stage for the evidence form, from the current stage on."""
-    groups = []
+    """Gate items grouped by stage for the evidence form, from the current stage on; the first
+    unmet item of the current gate is preselected."""
+    groups, preselected = [], False
     for s in lifecycle.STAGES[lifecycle.STAGES.index(stage):]:
-        items = [{"id": i.id, "label": f"{i.id} · {i.title}"
-                  + (" (unmet)" if i.id in unmet_ids else "")}
-                 for i in lifecycle.gate_items(s) if i.check is None]
+        items = []
+        for i in lifecycle.gate_items(s):
+            unmet = i.id in unmet_ids
+            selected = unmet and not preselected
+            preselected = preselected or selected
+            label = f"{i.id} · {i.title}" + (" (unmet)" if unmet else "")
+            items.append({"id": i.id, "label": label, "selected": selected})
         if items:
             groups.append({"stage": s.value, "label": f"G{s.number}: leave {s.value}",
                            "items": items})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.datastructures import MultiDict
 
 from registry import auth
 from registry.db import unit_of_work
@@ -91,8 +92,10 @@ def _tokens_page(created: dict | None = None, errors: dict | None = None, status
         actor = current_actor(session)
         tokens = dump_all(TokenOut, organisations.list_tokens(session, actor))
     scopes = sorted(p.value for p in auth.RULES[actor.role])
+    # After a creation the form starts blank again; after an error it keeps what was typed.
+    form = request.form if errors else MultiDict()
     return render_template("tokens.html", tokens=tokens, scopes=scopes, created=created,
-                           errors=errors or {}, form=request.form), status
+                           errors=errors or {}, form=form), status
 
 
 @bp.get("/tokens")
