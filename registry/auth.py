@@ -210,7 +210,9 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def new_token(user: User, name: str, scopes: list[str], lifetime: timedelta) -> tuple[str, ApiToken]:
+def new_token(
+    user: User, name: str, scopes: list[str], lifetime: timedelta
+) -> tuple[str, ApiToken]:
     """Create a token row; the clear token is returned once and never stored."""
     prefix = secrets.token_hex(6)
     clear = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"

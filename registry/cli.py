@@ -220,7 +220,8 @@ def check_config() -> None:
     settings = _settings()
     click.echo(f"env: {settings.env}")
     click.echo(f"database: {_safe_url(settings.resolved_database_url)}")
-    click.echo(f"jobs: {'celery via ' + settings.broker_url if settings.broker_url else 'in-process'}")
+    jobs = f"celery via {settings.broker_url}" if settings.broker_url else "in-process"
+    click.echo(f"jobs: {jobs}")
     click.echo(f"artifacts: {settings.resolved_artifact_dir}")
 
 

@@ -1,4 +1,4 @@
-"""Settings from environment variables (prefix ``DMD_``), built once by ``create_app`` or the CLI."""
+"""Settings from environment variables (prefix ``DMD_``), built once by create_app or the CLI."""
 
 from __future__ import annotations
 

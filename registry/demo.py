@@ -67,7 +67,8 @@ DEVICES = [
          secondary_themes=["PREVENTION"], regulation="MDR", risk_class="IIb",
          classification_rule="Annex VIII Rule 11(a)", task="binary", adaptivity="locked",
          ai_technique="deep learning (convolutional network)", ai_act_category="high_risk_art6_1",
-         intended_purpose="Aid for radiologists reading screening mammograms; returns an exam-level "
+         intended_purpose="Aid for radiologists reading screening mammograms; returns an "
+         "exam-level "
          "suspicion score 0-100 and marks suspicious regions; readers keep the decision.",
          medical_indication="breast cancer screening (organised programme)",
          target_population="women 50-74 in organised screening, 2D digital mammography",

@@ -1,4 +1,4 @@
-"""Tables of the registry (SQLModel). Vocabulary follows ../shared/reference (regulation's words)."""
+"""Tables of the registry (SQLModel), in the vocabulary of ../shared/reference."""
 
 from __future__ import annotations
 
@@ -401,7 +401,7 @@ class Evidence(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """One link of the hash chain. Never updated or deleted (a trigger enforces it on PostgreSQL)."""
+    """One link of the hash chain; never updated or deleted (database triggers refuse it)."""
 
     __tablename__ = "audit_event"
     id: int | None = Field(default=None, primary_key=True)

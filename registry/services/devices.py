@@ -1,4 +1,4 @@
-"""Devices and what hangs off them: KPIs, subgroups, versions, PCCP, deployments, evidence, stages."""
+"""Devices and what hangs off them: KPIs, subgroups, versions, PCCP, deployments, evidence."""
 
 from __future__ import annotations
 
@@ -272,11 +272,13 @@ def grants_of(session: Session, device: Device) -> list[AccessGrant]:
 def set_change_control_plan(
     session: Session, actor: Actor, code: str, data: ChangeControlPlanIn
 ) -> ChangeControlPlan:
-    """Record the device's PCCP as data; an authorised plan can only be replaced by a new version."""
+    """Record the device's PCCP as data; an authorised plan changes only as a new version."""
     device = get_device(session, actor, code, for_update=True)
     auth.require(actor, Permission.DEVICE_UPDATE, device)
     plan, mods = change_control_plan_of(session, device)
-    before = {"plan": snapshot(plan), "modifications": [snapshot(m) for m in mods]} if plan else None
+    before = None
+    if plan is not None:
+        before = {"plan": snapshot(plan), "modifications": [snapshot(m) for m in mods]}
     if plan is not None and plan.status == "authorised" and plan.version == data.version:
         raise ConflictError(
             f"plan version {plan.version} is authorised and cannot change; submit it as a new "
