@@ -1,0 +1,168 @@
+"""Input validation: every problem listed at once, each message matched exactly."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evaluation.errors import EvaluationInputError
+from evaluation.validation import Columns, check_parameters, validate_frame
+
+BINARY = Columns(y_true="label", y_score="score", id="id")
+
+
+def problems(frame, **kwargs):
+    kwargs.setdefault("task", "binary")
+    kwargs.setdefault("columns", BINARY)
+    with pytest.raises(EvaluationInputError) as info:
+        validate_frame(frame, **kwargs)
+    return list(info.value.problems)
+
+
+def test_missing_values_message_names_column_count_rows_and_fix():
+    score = np.linspace(0.01, 0.99, 50)
+    score[[3, 17, 40, 41]] = np.nan
+    frame = pd.DataFrame({"id": range(50), "label": [0, 1] * 25, "score": score})
+    assert problems(frame) == [
+        "column 'score': 4 missing values (rows 3, 17, 40, ...); remove or impute them"
+    ]
+
+
+def test_every_problem_is_reported_together():
+    frame = pd.DataFrame(
+        {
+            "id": [1, 2, 2, 4, 5],
+            "label": [0, 1, 2, 1, None],
+            "score": [0.1, np.nan, 1.5, "high", np.inf],
+            "sex": ["F", None, "M", "M", "F"],
+        }
+    )
+    assert problems(frame, subgroup_columns=["sex"]) == [
+        "column 'id': 1 id used more than once (2; rows 1, 2); each case must appear once",
+        "column 'sex': 1 missing value (row 1); fill them in (e.g. 'unknown') or drop those rows",
+        "column 'label': 1 missing value (row 4); remove those rows or fill in the label",
+        "column 'label': 1 value outside the declared labels [0, 1] (row 2: 2.0); recode them or "
+        "declare the labels",
+        "column 'score': expected numbers, got 1 non-numeric value (row 3: 'high'); convert them "
+        "to numbers",
+        "column 'score': 1 missing value (row 1); remove or impute them",
+        "column 'score': 1 infinite value (row 4); replace them with finite numbers",
+        "column 'score': 1 value outside [0, 1] (row 2: 1.5); probabilities must lie in [0, 1]; "
+        "rescale them or pass probability=False",
+    ]
+
+
+def test_misnamed_column_suggests_close_names():
+    frame = pd.DataFrame({"id": [1, 2], "label": [0, 1], "y_score": [0.2, 0.8]})
+    assert problems(frame) == ["column 'score' (score, y_score) not found; did you mean 'y_score'?"]
+
+
+def test_absent_column_without_close_name_lists_columns_present():
+    frame = pd.DataFrame({"id": [1, 2], "label": [0, 1], "score": [0.2, 0.8]})
+    assert problems(frame, subgroup_columns=["vendor"]) == [
+        "column 'vendor' (subgroup) not found; columns present: 'id', 'label', 'score'"
+    ]
+
+
+def test_empty_frame_is_refused():
+    frame = pd.DataFrame({"id": [], "label": [], "score": []})
+    assert problems(frame) == [
+        "data: the data frame has no rows; provide at least one row per case"
+    ]
+
+
+def test_single_class_is_refused():
+    frame = pd.DataFrame({"id": [1, 2, 3], "label": [1, 1, 1], "score": [0.2, 0.3, 0.4]})
+    assert problems(frame) == [
+        "column 'label': only one class present (1 in all 3 rows); AUC, sensitivity and "
+        "specificity need both positive and negative cases"
+    ]
+
+
+def test_scores_outside_unit_interval_are_accepted_when_not_probabilities():
+    frame = pd.DataFrame({"id": [1, 2], "label": [0, 1], "score": [12.0, 87.0]})
+    data = validate_frame(frame, task="binary", columns=BINARY, probability=False)
+    assert data.y_score.tolist() == [12.0, 87.0]
+
+
+def test_string_labels_with_declared_positive_label():
+    frame = pd.DataFrame({"id": [1, 2, 3], "label": ["cancer", "benign", "benign"],
+                          "score": [0.9, 0.1, 0.4]})
+    data = validate_frame(frame, task="binary", columns=BINARY, labels=["benign", "cancer"],
+                          positive_label="cancer")
+    assert data.y_true.tolist() == [True, False, False]
+    assert data.labels == ("benign", "cancer")
+
+
+def test_positive_label_must_be_declared():
+    frame = pd.DataFrame({"id": [1, 2], "label": [0, 1], "score": [0.2, 0.8]})
+    assert problems(frame, positive_label="yes") == [
+        "parameter labels: a binary task needs two labels including positive_label 'yes'. "
+        "Got [0, 1] instead"
+    ]
+
+
+def test_not_a_data_frame_is_refused():
+    with pytest.raises(EvaluationInputError) as info:
+        validate_frame({"label": [0, 1]}, task="binary", columns=BINARY)
+    assert info.value.problems == ("data: must be a pandas DataFrame. Got dict instead",)
+
+
+def test_unknown_task_is_refused():
+    frame = pd.DataFrame({"label": [0, 1]})
+    assert problems(frame, task="survival") == [
+        "parameter task: must be one of ['binary', 'multiclass', 'regression']. "
+        "Got 'survival' instead"
+    ]
+
+
+def test_multiclass_prediction_outside_declared_labels():
+    frame = pd.DataFrame({"y": ["a", "b", "c"], "p": ["a", "b", "d"]})
+    assert problems(
+        frame, task="multiclass", columns=Columns(y_true="y", y_pred="p"), labels=["a", "b", "c"]
+    ) == [
+        "column 'p': 1 value outside the declared labels ['a', 'b', 'c'] (row 2: 'd'); recode "
+        "them or declare the labels"
+    ]
+
+
+def test_multiclass_probability_columns_give_argmax_predictions():
+    frame = pd.DataFrame({"y": ["a", "b"], "pa": [0.7, 0.2], "pb": [0.3, 0.8]})
+    columns = Columns(y_true="y", class_scores=(("b", "pb"), ("a", "pa")))
+    data = validate_frame(frame, task="multiclass", columns=columns)
+    assert data.y_pred.tolist() == [0, 1]
+    assert data.y_score.tolist() == [[0.7, 0.3], [0.2, 0.8]]
+
+
+def test_regression_needs_numbers():
+    frame = pd.DataFrame({"y": [1.0, 2.0], "p": ["x", 2.0]})
+    assert problems(frame, task="regression", columns=Columns(y_true="y", y_pred="p")) == [
+        "column 'p': expected numbers, got 1 non-numeric value (row 0: 'x'); convert them to "
+        "numbers"
+    ]
+
+
+def test_row_references_use_the_frame_index():
+    frame = pd.DataFrame(
+        {"label": [0, 1, 0], "score": [0.1, np.nan, 0.3]}, index=pd.Index([2, 3, 4])
+    )
+    assert problems(frame, columns=Columns(y_true="label", y_score="score")) == [
+        "column 'score': 1 missing value (row 3); remove or impute them"
+    ]
+
+
+def test_columns_mapping_rejects_unknown_keys():
+    with pytest.raises(EvaluationInputError) as info:
+        Columns.from_mapping({"y_true": "y", "score": "p"})
+    assert info.value.problems == (
+        "columns: unknown key 'score'; use y_true, y_score, y_pred, id or class_scores",
+    )
+
+
+def test_check_parameters_lists_each_bad_parameter():
+    assert check_parameters(level=1.0, threshold=float("nan"), n_resamples=10,
+                            min_subgroup_n=0) == [
+        "parameter level: must be between 0 and 1 (exclusive). Got 1.0 instead; e.g. 0.95",
+        "parameter threshold: must be a finite number. Got nan instead",
+        "parameter n_resamples: must be an integer >= 100. Got 10 instead; 2000 is the default",
+        "parameter min_subgroup_n: must be an integer >= 1. Got 0 instead",
+    ]
