@@ -20,7 +20,7 @@ from scipy import special
 from evaluation.results import Interval
 
 #: Counts per chunk. Small chunks stay in cache: measured faster than large ones here.
-CHUNK_ELEMENTS = 2**20
+CHUNK_ELEMENTS = 2**18
 
 BOOTSTRAP_METHODS = ("percentile", "bca")
 

@@ -142,25 +142,38 @@ def expected_calibration_error(bins: tuple[ReliabilityBin, ...]) -> MetricResult
 
 
 def _logistic_fit(
-    design: np.ndarray, y: np.ndarray, offset: np.ndarray, start: np.ndarray
+    y: np.ndarray, offset: np.ndarray, x: np.ndarray | None, start: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Maximum-likelihood logistic regression by Newton-Raphson; ``None`` if it diverges."""
+    """Logistic regression ``logit P(y) = offset + a [+ b x]`` by Newton-Raphson.
+
+    Written with one-dimensional sums rather than an (n, 2) design matrix: at a million rows
+    this is several times faster (no matrix temporaries, no threaded BLAS on thin matrices).
+    Returns the estimates and their covariance, or ``None`` when the fit diverges.
+    """
     beta = start.astype(float)
     for _ in range(100):
-        p = special.expit(offset + design @ beta)
+        eta = offset + beta[0] if x is None else offset + beta[0] + beta[1] * x
+        p = special.expit(eta)
         weight = p * (1.0 - p)
-        hessian = design.T @ (design * weight[:, None])
+        residual = y - p
+        if x is None:
+            gradient = np.array([residual.sum()])
+            hessian = np.array([[weight.sum()]])
+        else:
+            wx = weight * x
+            cross = wx.sum()
+            gradient = np.array([residual.sum(), residual @ x])
+            hessian = np.array([[weight.sum(), cross], [cross, wx @ x]])
         try:
-            step = np.linalg.solve(hessian, design.T @ (y - p))
+            step = np.linalg.solve(hessian, gradient)
+            covariance = np.linalg.inv(hessian)
         except np.linalg.LinAlgError:
             return None
         beta = beta + step
         if not np.all(np.isfinite(beta)):
             return None
         if np.max(np.abs(step)) < 1e-10:
-            p = special.expit(offset + design @ beta)
-            weight = p * (1.0 - p)
-            covariance = np.linalg.inv(design.T @ (design * weight[:, None]))
+            # The information at the previous iterate differs from the final one by O(step).
             return beta, covariance
     # Divergence (e.g. a perfectly separating score) or a flat likelihood: no estimate.
     return None
@@ -212,15 +225,14 @@ def logistic_calibration(
         )
     logit = special.logit(np.clip(y_prob, EPS, 1 - EPS))
     y = y_true.astype(float)
-    ones = np.ones((n, 1))
     method = "wald (logistic recalibration)"
     results = []
     fits = (
-        ("calibration_intercept", ones, logit, np.zeros(1), 0),
-        ("calibration_slope", np.column_stack([ones, logit]), np.zeros(n), np.array([0.0, 1.0]), 1),
+        ("calibration_intercept", logit, None, np.zeros(1), 0),
+        ("calibration_slope", 0.0, logit, np.array([0.0, 1.0]), 1),
     )
-    for name, design, offset, start, index in fits:
-        fit = _logistic_fit(design, y, offset, start)
+    for name, offset, x, start, index in fits:
+        fit = _logistic_fit(y, offset, x, start)
         if fit is None:
             results.append(
                 MetricResult.undefined(

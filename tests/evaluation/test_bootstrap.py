@@ -74,8 +74,13 @@ def test_bca_matches_scipy_bootstrap_for_a_mean():
     # the Monte Carlo error of 20000 resamples (about 0.002).
     data = np.random.default_rng(2).exponential(size=100)
     ours = bootstrap_interval(
-        mean_statistic, np.zeros(100), data, strata=np.zeros(100), n_resamples=20000,
-        method="bca", seed=0,
+        mean_statistic,
+        np.zeros(100),
+        data,
+        strata=np.zeros(100),
+        n_resamples=20000,
+        method="bca",
+        seed=0,
     )
     theirs = stats.bootstrap(
         (data,), np.mean, n_resamples=20000, method="BCa", random_state=np.random.default_rng(0)
@@ -83,7 +88,10 @@ def test_bca_matches_scipy_bootstrap_for_a_mean():
     assert ours.lower == pytest.approx(theirs.low, abs=0.01)
     assert ours.upper == pytest.approx(theirs.high, abs=0.01)
     percentile = stats.bootstrap(
-        (data,), np.mean, n_resamples=20000, method="percentile",
+        (data,),
+        np.mean,
+        n_resamples=20000,
+        method="percentile",
         random_state=np.random.default_rng(0),
     ).confidence_interval
     # BCa shifts a right-skewed mean's interval to the right of the percentile one.

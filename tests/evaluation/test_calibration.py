@@ -65,7 +65,9 @@ def test_calibration_slope_matches_statsmodels_logit(data):
 def test_calibration_intercept_matches_statsmodels_glm_with_offset(data):
     y, p = data
     fit = sm.GLM(
-        y.astype(float), np.ones((y.size, 1)), family=sm.families.Binomial(),
+        y.astype(float),
+        np.ones((y.size, 1)),
+        family=sm.families.Binomial(),
         offset=special.logit(p),
     ).fit(tol=1e-12)
     intercept, _ = logistic_calibration(y, p)

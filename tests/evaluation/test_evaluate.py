@@ -29,9 +29,13 @@ def binary_frame():
 
 def run_binary(frame, **kwargs):
     return evaluate(
-        frame, task="binary",
+        frame,
+        task="binary",
         columns={"id": "case", "y_true": "truth", "y_score": "p"},
-        labels=["benign", "cancer"], positive_label="cancer", n_resamples=200, **kwargs,
+        labels=["benign", "cancer"],
+        positive_label="cancer",
+        n_resamples=200,
+        **kwargs,
     )
 
 
@@ -54,18 +58,44 @@ def test_binary_report_numbers_match_sklearn(binary_frame):
 
 
 def test_to_dict_is_strict_json_with_the_documented_keys(binary_frame):
-    report = run_binary(binary_frame, site_column="site",
-                        kpis=[KpiSpec("auc", ">=", threshold=0.8, primary=True)])
+    report = run_binary(
+        binary_frame, site_column="site", kpis=[KpiSpec("auc", ">=", threshold=0.8, primary=True)]
+    )
     data = json.loads(json.dumps(report.to_dict(), allow_nan=False))
-    assert sorted(data) == sorted([
-        "library_version", "task", "n", "level", "seed", "n_resamples", "threshold",
-        "interval_method", "labels", "class_counts", "metrics", "per_class", "confusion_matrix",
-        "calibration", "curves", "decision_curve", "threshold_table", "bland_altman",
-        "subgroups", "sites", "kpis", "notes",
-    ])
+    assert sorted(data) == sorted(
+        [
+            "library_version",
+            "task",
+            "n",
+            "level",
+            "seed",
+            "n_resamples",
+            "threshold",
+            "interval_method",
+            "labels",
+            "class_counts",
+            "metrics",
+            "per_class",
+            "confusion_matrix",
+            "calibration",
+            "curves",
+            "decision_curve",
+            "threshold_table",
+            "bland_altman",
+            "subgroups",
+            "sites",
+            "kpis",
+            "notes",
+        ]
+    )
     assert data["metrics"]["auc"]["interval"]["method"] == "delong"
     assert sorted(data["metrics"]["auc"]) == [
-        "interval", "n", "name", "note", "undefined_reason", "value"
+        "interval",
+        "n",
+        "name",
+        "note",
+        "undefined_reason",
+        "value",
     ]
     assert data["kpis"][0]["verdict"] in ("met", "not_met", "inconclusive")
     assert sorted(data["sites"]["pooled"]) == ["auc", "sensitivity", "specificity"]
@@ -84,10 +114,15 @@ def test_multiclass_report_with_kpis_on_a_class(binary_frame):
     pred = np.where(rng.random(600) < 0.8, y, rng.integers(0, 3, 600))
     frame = pd.DataFrame({"y": np.array(labels)[y], "pred": np.array(labels)[pred]})
     report = evaluate(
-        frame, task="multiclass", columns={"y_true": "y", "y_pred": "pred"}, labels=labels,
+        frame,
+        task="multiclass",
+        columns={"y_true": "y", "y_pred": "pred"},
+        labels=labels,
         n_resamples=200,
-        kpis=[KpiSpec("sensitivity", ">=", threshold=0.5, class_label="AF"),
-              KpiSpec("quadratic_weighted_kappa", ">=", threshold=0.99)],
+        kpis=[
+            KpiSpec("sensitivity", ">=", threshold=0.5, class_label="AF"),
+            KpiSpec("quadratic_weighted_kappa", ">=", threshold=0.99),
+        ],
     )
     assert report.metrics["quadratic_weighted_kappa"].value == pytest.approx(
         skm.cohen_kappa_score(y, pred, weights="quadratic"), abs=1e-14
@@ -102,8 +137,12 @@ def test_regression_report(binary_frame):
     rng = np.random.default_rng(63)
     y = rng.normal(size=300)
     frame = pd.DataFrame({"y": y, "pred": y + rng.normal(0.2, 0.3, 300)})
-    report = evaluate(frame, task="regression", columns={"y_true": "y", "y_pred": "pred"},
-                      kpis=[KpiSpec("mae", "<=", threshold=1.0)])
+    report = evaluate(
+        frame,
+        task="regression",
+        columns={"y_true": "y", "y_pred": "pred"},
+        kpis=[KpiSpec("mae", "<=", threshold=1.0)],
+    )
     assert report.metrics["mae"].value == pytest.approx(
         skm.mean_absolute_error(y, frame["pred"]), rel=1e-14
     )
@@ -137,8 +176,9 @@ def test_parameter_and_data_problems_are_reported_together(binary_frame):
 
 def test_n_equal_one_per_class_still_reports(binary_frame):
     frame = pd.DataFrame({"y": [0, 1], "p": [0.3, 0.6]})
-    report = evaluate(frame, task="binary", columns={"y_true": "y", "y_score": "p"},
-                      n_resamples=100)
+    report = evaluate(
+        frame, task="binary", columns={"y_true": "y", "y_score": "p"}, n_resamples=100
+    )
     assert report.metrics["auc"].value == 1.0
     assert report.metrics["calibration_slope"].value is None
     json.dumps(report.to_dict(), allow_nan=False)

@@ -37,8 +37,15 @@ def test_first_matching_rule_wins(changes, opinion, rule):
 
 @pytest.mark.parametrize(
     "d1,d3,flag,asa",
-    [(2, 2, False, "V"), (3, 2, False, "IV"), (3, 3, False, "III"), (4, 2, False, "III"),
-     (4, 3, False, "II"), (4, 4, False, "II"), (4, 4, True, "I")],
+    [
+        (2, 2, False, "V"),
+        (3, 2, False, "IV"),
+        (3, 3, False, "III"),
+        (4, 2, False, "III"),
+        (4, 3, False, "II"),
+        (4, 4, False, "II"),
+        (4, 4, True, "I"),
+    ],
 )
 def test_asa_suggestion(d1, d3, flag, asa):
     result = derive_opinion(scores(D1=d1, D3=d3), major_mortality_effect=flag)
@@ -71,8 +78,8 @@ def test_invalid_scores_are_all_reported():
 
 
 @pytest.mark.parametrize(
-    "kind,level", [(None, "L0"), ("internal", "L1"), ("external", "L2"), ("prospective", "L3"),
-                   ("rct", "L4")],
+    "kind,level",
+    [(None, "L0"), ("internal", "L1"), ("external", "L2"), ("prospective", "L3"), ("rct", "L4")],
 )
 def test_evidence_level_from_dataset_kind(kind, level):
     assert evidence_level(kind).level == level

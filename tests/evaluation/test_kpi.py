@@ -72,11 +72,15 @@ def test_class_label_resolves_to_per_class_metric():
 @pytest.mark.parametrize(
     "spec,problem",
     [
-        (KpiSpec("auc", ">"), "kpi 'auc': comparator must be one of ['>=', '<=', 'between']. "
-         "Got '>' instead"),
+        (
+            KpiSpec("auc", ">"),
+            "kpi 'auc': comparator must be one of ['>=', '<=', 'between']. Got '>' instead",
+        ),
         (KpiSpec("auc", ">="), "kpi 'auc': comparator '>=' needs a threshold"),
-        (KpiSpec("oe_ratio", "between", low=1.1, high=0.9),
-         "kpi 'oe_ratio': 'between' needs low <= high. Got low=1.1, high=0.9 instead"),
+        (
+            KpiSpec("oe_ratio", "between", low=1.1, high=0.9),
+            "kpi 'oe_ratio': 'between' needs low <= high. Got low=1.1, high=0.9 instead",
+        ),
     ],
 )
 def test_invalid_specs_are_described(spec, problem):

@@ -41,8 +41,9 @@ def test_pooling_matches_statsmodels_combine_effects(estimates, variances):
 def test_logit_pooling_back_transforms_bounds():
     e1, v1 = logit_proportion(45, 50)
     e2, v2 = logit_proportion(38, 50)
-    pooled = pool_estimates([e1, e2], [v1, v2], metric="sensitivity", sites=["A", "B"],
-                            scale="logit")
+    pooled = pool_estimates(
+        [e1, e2], [v1, v2], metric="sensitivity", sites=["A", "B"], scale="logit"
+    )
     assert 0.76 < pooled.fixed.estimate < 0.9
     assert pooled.fixed.lower < pooled.fixed.estimate < pooled.fixed.upper
 

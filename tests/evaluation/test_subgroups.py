@@ -5,8 +5,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from evaluation import KpiSpec, evaluate
-from evaluation import binary
+from evaluation import KpiSpec, binary, evaluate
 
 from .helpers import assert_plain_close
 
@@ -29,8 +28,12 @@ def frame():
 
 def run(frame, **kwargs):
     return evaluate(
-        frame, task="binary", columns={"y_true": "y", "y_score": "p"}, n_resamples=100,
-        subgroup_columns=["vendor", "age"], **kwargs,
+        frame,
+        task="binary",
+        columns={"y_true": "y", "y_score": "p"},
+        n_resamples=100,
+        subgroup_columns=["vendor", "age"],
+        **kwargs,
     )
 
 
@@ -46,9 +49,10 @@ def test_each_level_is_recomputed_from_its_mask(frame):
         y, p = frame["y"].to_numpy()[mask] == 1, frame["p"].to_numpy()[mask]
         lv = level(report, "vendor", vendor)
         assert lv.metrics["auc"].value == pytest.approx(roc_auc_score(y, p), abs=1e-14)
-        assert lv.metrics["sensitivity"] == binary.threshold_metrics(y, p, threshold=0.5)[
-            "sensitivity"
-        ]
+        assert (
+            lv.metrics["sensitivity"]
+            == binary.threshold_metrics(y, p, threshold=0.5)["sensitivity"]
+        )
         assert lv.gaps["auc"] == pytest.approx(
             lv.metrics["auc"].value - report.metrics["auc"].value, abs=1e-15
         )
@@ -81,8 +85,10 @@ def test_minimum_size_rule_is_stated_and_applied(frame):
 
 def test_kpi_flag_when_subgroup_interval_is_wholly_on_the_wrong_side(frame):
     report = run(frame, kpis=[KpiSpec("auc", ">=", threshold=0.75)])
-    assert level(report, "vendor", "Siemens").kpi_flags[0].startswith(
-        "not_met: auc >= 0.75 requires the lower bound"
+    assert (
+        level(report, "vendor", "Siemens")
+        .kpi_flags[0]
+        .startswith("not_met: auc >= 0.75 requires the lower bound")
     )
     assert level(report, "vendor", "GE").kpi_flags == ()
 

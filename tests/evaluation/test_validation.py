@@ -85,10 +85,12 @@ def test_scores_outside_unit_interval_are_accepted_when_not_probabilities():
 
 
 def test_string_labels_with_declared_positive_label():
-    frame = pd.DataFrame({"id": [1, 2, 3], "label": ["cancer", "benign", "benign"],
-                          "score": [0.9, 0.1, 0.4]})
-    data = validate_frame(frame, task="binary", columns=BINARY, labels=["benign", "cancer"],
-                          positive_label="cancer")
+    frame = pd.DataFrame(
+        {"id": [1, 2, 3], "label": ["cancer", "benign", "benign"], "score": [0.9, 0.1, 0.4]}
+    )
+    data = validate_frame(
+        frame, task="binary", columns=BINARY, labels=["benign", "cancer"], positive_label="cancer"
+    )
     assert data.y_true.tolist() == [True, False, False]
     assert data.labels == ("benign", "cancer")
 
@@ -159,8 +161,9 @@ def test_columns_mapping_rejects_unknown_keys():
 
 
 def test_check_parameters_lists_each_bad_parameter():
-    assert check_parameters(level=1.0, threshold=float("nan"), n_resamples=10,
-                            min_subgroup_n=0) == [
+    assert check_parameters(
+        level=1.0, threshold=float("nan"), n_resamples=10, min_subgroup_n=0
+    ) == [
         "parameter level: must be between 0 and 1 (exclusive). Got 1.0 instead; e.g. 0.95",
         "parameter threshold: must be a finite number. Got nan instead",
         "parameter n_resamples: must be an integer >= 100. Got 10 instead; 2000 is the default",
