@@ -9,27 +9,11 @@ from pathlib import Path
 
 import click
 
-from registry.errors import ConfigError, RegistryError
+from registry.commands import runtime as _runtime
+from registry.commands import settings as _settings
+from registry.errors import RegistryError
 
 logger = logging.getLogger(__name__)
-
-
-def _settings(**overrides):
-    from registry.config import load_settings
-
-    try:
-        return load_settings(**overrides)
-    except ConfigError as exc:
-        raise click.ClickException(exc.detail) from None
-
-
-def _runtime():
-    from registry.app import configure_runtime
-    from registry.logs import configure_logging
-
-    settings = _settings()
-    configure_logging(settings.log_format)
-    return settings, configure_runtime(settings)
 
 
 @click.group()
@@ -224,6 +208,16 @@ def check_config() -> None:
     click.echo(f"jobs: {jobs}")
     click.echo(f"artifacts: {settings.resolved_artifact_dir}")
 
+
+def _add_area_commands() -> None:
+    from registry.commands import dossiers, ethics, evaluation, monitoring, operations
+
+    for module in (evaluation, monitoring, ethics, dossiers, operations):
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_add_area_commands()
 
 if __name__ == "__main__":
     main()

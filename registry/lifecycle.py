@@ -7,8 +7,9 @@ empty list means the device may move forward.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from registry.models import (
     NOTIFIED_BODY_CLASSES,
@@ -36,6 +37,9 @@ class GateContext:
     waivers: frozenset[str] = frozenset()
     deployments: tuple[dict, ...] = ()
     has_change_control_plan: bool = False
+    # Plain data from the areas, keyed by area ("evaluations", "ethics", "monitoring", "reviews"):
+    # what their gate items check. Built by each area's ``gate_facts`` in registry/services.
+    facts: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -4,4 +4,14 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from registry.api import views  # noqa: E402,F401  (registers the routes on bp)
+# Each area registers its routes on bp when imported.
+from registry.api import (  # noqa: E402,F401
+    catalogue,
+    dossiers,
+    energy,
+    ethics,
+    evaluations,
+    monitoring,
+    reviews,
+    views,
+)

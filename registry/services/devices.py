@@ -525,7 +525,19 @@ def gate_context(session: Session, device: Device) -> lifecycle.GateContext:
         deployments=tuple(snapshot(d) for d in deployments_of(session, device)
                           if candidate and d.model_version_id in accepted),
         has_change_control_plan=plan is not None,
+        facts=_area_facts(session, device, candidate, accepted),
     )
+
+
+def _area_facts(session: Session, device: Device, candidate: ModelVersion | None,
+                accepted: set[int]) -> dict:
+    """Each area states what its gate items need to know (see ``GateContext.facts``)."""
+    from registry.services import ethics, evaluations, monitoring, reviews
+
+    areas = {"evaluations": evaluations, "ethics": ethics, "monitoring": monitoring,
+             "reviews": reviews}
+    return {name: module.gate_facts(session, device, candidate, accepted)
+            for name, module in areas.items()}
 
 
 def gate_status(session: Session, actor: Actor, code: str) -> list[lifecycle.Unmet]:

@@ -1,6 +1,6 @@
 """Server-rendered pages (Jinja templates in /templates, CSRF on every form).
 
-Views parse the form through the models of ``registry/schemas.py``, call one service function
+Views parse the form through the models of ``registry/schemas/``, call one service function
 inside ``unit_of_work()``, and render plain data built by ``registry/web/present.py``.
 """
 
@@ -34,4 +34,16 @@ def _labels() -> dict:
     return labels()
 
 
-from registry.web import admin, devices, views  # noqa: E402,F401  (register the pages on bp)
+# Each module registers its pages on bp when imported.
+from registry.web import (  # noqa: E402,F401
+    admin,
+    catalogue,
+    devices,
+    dossiers,
+    energy,
+    ethics,
+    evaluations,
+    monitoring,
+    reviews,
+    views,
+)

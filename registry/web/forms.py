@@ -2,7 +2,7 @@
 
 An HTML form sends every value as text: blanks mean "not given" for numbers and choices, a
 checkbox is present or absent, and free-text lists are comma separated. ``form_dict`` turns that
-into the shape the models expect, so validation rules live only in ``registry/schemas.py``.
+into the shape the models expect, so validation rules live only in ``registry/schemas/``.
 """
 
 from __future__ import annotations

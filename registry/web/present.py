@@ -42,6 +42,7 @@ from registry.schemas import (
     TransitionOut,
 )
 from registry.services import artifacts, devices, organisations
+from registry.web.panels import device_panels
 
 # The strategy's nine themes (use_cases.md section 1).
 THEME_LABELS = {
@@ -303,6 +304,7 @@ def device_page(session: Session, actor: Actor, code: str) -> dict[str, Any]:
         "evidence": evidence_rows,
         "gate": gate(session, actor, device),
         "may_write": may_write(actor, device),
+        "panels": device_panels(session, actor, device),
     }
 
 

@@ -4,6 +4,7 @@ role, and eight devices walked through the real lifecycle gates to their stages.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlmodel import Session, select
@@ -204,13 +205,45 @@ def seed(session: Session) -> list[tuple[str, str, str]]:
     for name, kind, city, region, role, slug in OTHER_ORGANISATIONS:
         add_org(name, kind, city, region, role, slug)
 
+    seeded = []
     for spec in DEVICES:
-        _seed_device(session, spec, actors[spec["code"].lower()], orgs, actors)
+        demo = DemoDevice(spec, spec["code"], actors[spec["code"].lower()], orgs, actors)
+        _seed_device(session, demo)
+        seeded.append(demo)
+    for area in _areas():
+        area.after_seed(session, seeded)
     return accounts
 
 
-def _seed_device(session, spec, maker: Actor, orgs, actors) -> None:
-    code = spec["code"]
+@dataclass(frozen=True)
+class DemoDevice:
+    """A demo device as the area seeders see it (``orgs``/``actors`` keyed by slug: the
+    manufacturer code in lower case, or has, nb, audit, chu-*, ...)."""
+
+    spec: dict
+    code: str
+    maker: Actor
+    orgs: dict[str, Organisation]
+    actors: dict[str, Actor]
+
+
+def _areas() -> list:
+    """Area seeders (registry/demo/<area>.py), in the order their data builds on each other."""
+    from registry.demo import (
+        catalogue,
+        dossiers,
+        energy,
+        ethics,
+        evaluations,
+        monitoring,
+        reviews,
+    )
+
+    return [evaluations, ethics, reviews, monitoring, energy, catalogue, dossiers]
+
+
+def _seed_device(session, demo: DemoDevice) -> None:
+    spec, code, maker, orgs = demo.spec, demo.code, demo.maker, demo.orgs
     fields = {k: v for k, v in spec.items()
               if k not in {"kpis", "subgroups", "hospitals", "published", "stage"}}
     device = devices.create_device(session, maker, DeviceIn(**fields, **_PURPOSE))
@@ -244,6 +277,8 @@ def _seed_device(session, spec, maker: Actor, orgs, actors) -> None:
     while device.stage != target:
         if device.stage == Stage.S6_DEPLOYMENT:
             _deploy(session, maker, code, spec, orgs)
+        for area in _areas():
+            area.before_exit(session, demo, device.stage)
         _satisfy_documents(session, maker, code, device.stage)
         if device.stage == Stage.S5_REGULATORY:
             devices.update_device(session, maker, code, devices.DeviceUpdate(

@@ -1,0 +1,5 @@
+"""API routes: Validation results and the evaluations computed from them (issue #4)."""
+
+from __future__ import annotations
+
+from registry.api import bp  # noqa: F401

@@ -1,0 +1,7 @@
+"""Dossier build and verification (issue #9)."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

@@ -1,0 +1,7 @@
+"""Ethics grid export (issue #6)."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

@@ -1,0 +1,3 @@
+"""Ethics-grid self-assessments and their reviews (issue #6)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Batches, drift and performance, alerts, incidents (#7)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Submissions, assessments, questions, signed opinions (#5)."""
+
+from __future__ import annotations

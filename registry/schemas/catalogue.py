@@ -1,0 +1,3 @@
+"""Schemas: Public catalogue, use-case scores, problem reports (issue #10)."""
+
+from __future__ import annotations

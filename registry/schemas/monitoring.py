@@ -1,0 +1,3 @@
+"""Schemas: Batches, drift and performance, alerts, incidents (#7)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Services: Public catalogue, use-case scores, problem reports (issue #10)."""
+
+from __future__ import annotations

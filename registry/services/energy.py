@@ -1,0 +1,3 @@
+"""Services: Energy and carbon footprints of jobs and declared by manufacturers (issue #8)."""
+
+from __future__ import annotations

@@ -1,0 +1,5 @@
+"""Web pages: Public catalogue, use-case scores, problem reports (issue #10)."""
+
+from __future__ import annotations
+
+from registry.web import bp  # noqa: F401

@@ -1,0 +1,5 @@
+"""Web pages: Energy and carbon footprints of jobs and declared by manufacturers (issue #8)."""
+
+from __future__ import annotations
+
+from registry.web import bp  # noqa: F401

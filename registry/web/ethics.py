@@ -1,0 +1,5 @@
+"""Web pages: Ethics-grid self-assessments and their reviews (issue #6)."""
+
+from __future__ import annotations
+
+from registry.web import bp  # noqa: F401
