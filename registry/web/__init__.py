@@ -38,6 +38,7 @@ def _labels() -> dict:
 from registry.web import (  # noqa: E402,F401
     admin,
     catalogue,
+    charts,
     devices,
     dossiers,
     energy,
