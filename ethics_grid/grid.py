@@ -7,6 +7,8 @@ because an assessment made on a published version must keep meaning the same thi
 """
 
 import datetime as dt
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -137,6 +139,9 @@ class Grid:
         In grid order.
     mapping_from : IdMapping or None
         Mapping from the previous version's ids, when the version replaces one.
+    fingerprint : str
+        SHA-256 of the document's canonical JSON (see :func:`document_fingerprint`):
+        what an assessment records to prove which wording it answered.
     """
 
     id: str
@@ -151,6 +156,7 @@ class Grid:
     maturity_scale: tuple[MaturityLevel, ...]
     criteria: tuple[Criterion, ...]
     mapping_from: IdMapping | None = None
+    fingerprint: str = ""
     _by_id: Mapping[str, Criterion] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -361,7 +367,63 @@ def load_grid(version: str = "3") -> Grid:
             f"invalid ethics grid (version {version!r})",
             [f"grid: field 'version' is {grid.version!r} but the file is {name}"],
         )
+    check_published(grid)
     return grid
+
+
+def check_published(grid: Grid, published: Mapping[str, str] | None = None) -> None:
+    """Refuse a grid whose published version was edited, or published without being recorded.
+
+    Publishing a version means recording its fingerprint in
+    :data:`ethics_grid.published.PUBLISHED_FINGERPRINTS`; from then on the content can
+    never change (ethics_grid.md section 4): a change needs a new version with a
+    ``mapping_from`` table.
+
+    Parameters
+    ----------
+    grid : Grid
+        A parsed grid.
+    published : Mapping[str, str], optional
+        Version to fingerprint; defaults to the shipped record.
+
+    Raises
+    ------
+    GridError
+        When the grid says it is published but its fingerprint is not the recorded
+        one (or none is recorded), or a recorded version is marked unpublished.
+    """
+    from ethics_grid.published import PUBLISHED_FINGERPRINTS
+
+    record = PUBLISHED_FINGERPRINTS if published is None else published
+    expected = record.get(grid.version)
+    problems = []
+    if grid.published and expected is None:
+        problems.append(
+            f"version {grid.version} is marked published but its fingerprint is not recorded "
+            f"in ethics_grid/published.py (add {grid.version!r}: {grid.fingerprint!r})"
+        )
+    elif expected is not None and not grid.published:
+        problems.append(f"version {grid.version} was published; it cannot become a draft again")
+    elif expected is not None and expected != grid.fingerprint:
+        problems.append(
+            f"version {grid.version} was published with fingerprint {expected} but its content "
+            f"now has {grid.fingerprint}; published versions are immutable: revert the edit and "
+            f"ship the change as a new version with a mapping_from table"
+        )
+    if problems:
+        raise GridError(f"ethics grid version {grid.version} was changed after publication",
+                        problems)
+
+
+def document_fingerprint(document: Mapping[str, Any]) -> str:
+    """Return the SHA-256 of a grid document's canonical JSON.
+
+    Keys sorted, no spaces, dates as ISO strings: YAML comments and layout do not
+    count, any change of a value does.
+    """
+    body = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def _natural_key(version: str) -> tuple[Any, ...]:
@@ -428,4 +490,5 @@ def _build(document: Mapping[str, Any]) -> Grid:
             if mapping
             else None
         ),
+        fingerprint=document_fingerprint(document),
     )

@@ -34,6 +34,10 @@ class Permission(StrEnum):
     DEVICE_READ = "device:read"
     DEVICE_TRANSITION = "device:transition"
     DEVICE_UPDATE = "device:update"
+    ETHICS_ANSWER = "ethics:answer"
+    ETHICS_READ = "ethics:read"
+    ETHICS_REVIEW = "ethics:review"
+    ETHICS_SUBMIT = "ethics:submit"
     EVIDENCE_ATTACH = "evidence:attach"
     GATE_WAIVE = "gate:waive"
     GRANT_MANAGE = "grant:manage"
@@ -52,6 +56,7 @@ P = Permission
 _MANUFACTURER_WRITES = {
     P.DEPLOYMENT_CREATE, P.DEVICE_PUBLISH, P.DEVICE_TRANSITION, P.DEVICE_UPDATE,
     P.EVIDENCE_ATTACH, P.GRANT_MANAGE, P.MODEL_VERSION_CREATE,
+    P.ETHICS_ANSWER, P.ETHICS_SUBMIT,
 }
 
 RULES: dict[Role, dict[Permission, Scope]] = {
@@ -59,22 +64,27 @@ RULES: dict[Role, dict[Permission, Scope]] = {
         P.ARTIFACT_READ: Scope.ANY, P.AUDIT_EXPORT: Scope.ANY, P.AUDIT_READ: Scope.ANY,
         P.DEVICE_READ: Scope.ANY, P.JOB_READ: Scope.ANY, P.ORGANISATION_MANAGE: Scope.ANY,
         P.USER_MANAGE: Scope.ANY,
+        P.ETHICS_READ: Scope.ANY,
     },
     Role.manufacturer: {
         P.ARTIFACT_READ: Scope.OWN, P.ARTIFACT_UPLOAD: Scope.OWN, P.AUDIT_READ: Scope.OWN,
         P.DEVICE_CREATE: Scope.OWN, P.DEVICE_READ: Scope.ANY, P.JOB_READ: Scope.OWN,
+        P.ETHICS_READ: Scope.ANY,
         **{p: Scope.OWN for p in _MANUFACTURER_WRITES},
     },
     Role.reviewer: {
         P.ARTIFACT_READ: Scope.ANY, P.AUDIT_READ: Scope.ANY, P.DEVICE_READ: Scope.ANY,
         P.GATE_WAIVE: Scope.ANY, P.JOB_READ: Scope.OWN,
+        P.ETHICS_READ: Scope.ANY, P.ETHICS_REVIEW: Scope.ANY,
     },
-    Role.hospital: {P.DEVICE_READ: Scope.ANY, P.JOB_READ: Scope.OWN},
+    Role.hospital: {P.DEVICE_READ: Scope.ANY, P.JOB_READ: Scope.OWN, P.ETHICS_READ: Scope.ANY},
     Role.auditor: {
         P.ARTIFACT_READ: Scope.ANY, P.AUDIT_EXPORT: Scope.ANY, P.AUDIT_READ: Scope.ANY,
         P.DEVICE_READ: Scope.ANY, P.JOB_READ: Scope.OWN,
+        P.ETHICS_READ: Scope.ANY,
     },
-    Role.authority: {P.AUDIT_READ: Scope.ANY, P.DEVICE_READ: Scope.ANY, P.JOB_READ: Scope.OWN},
+    Role.authority: {P.AUDIT_READ: Scope.ANY, P.DEVICE_READ: Scope.ANY, P.JOB_READ: Scope.OWN,
+                     P.ETHICS_READ: Scope.ANY},
 }
 
 # Roles that read every device, published or not.

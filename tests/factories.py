@@ -139,3 +139,15 @@ def deploy(session, device: Device, hospital_id: int) -> Deployment:
     session.add(row)
     session.flush()
     return row
+
+
+def answer_ethics(session, actor: Actor, device: Device, *stages: str, maturity: int = 1) -> None:
+    """Answer the ethics-grid criteria of the given lifecycle stages (all stages by default)."""
+    from registry.schemas.ethics import AnswerIn
+    from registry.services import ethics
+
+    grid = ethics.get_grid()
+    for criterion in grid.criteria:
+        if not stages or criterion.lifecycle_stage in stages:
+            ethics.save_answer(session, actor, device.code, criterion.id, AnswerIn(
+                maturity=maturity, explanation=f"{criterion.id} under way"))

@@ -46,3 +46,41 @@ def test_scores_are_frozen(grid):
     with pytest.raises(dataclasses.FrozenInstanceError):
         score.overall.pct = 1.0
     assert isinstance(score.criteria, tuple)
+
+
+def test_published_version_records_its_fingerprint(grid):
+    from ethics_grid.published import PUBLISHED_FINGERPRINTS
+
+    assert grid.published and PUBLISHED_FINGERPRINTS["3"] == grid.fingerprint
+    assert len(grid.fingerprint) == 64
+
+
+def test_editing_a_published_version_is_refused(v3_document):
+    from ethics_grid import GridError, check_published, parse_grid
+
+    v3_document["criteria"][0]["requirement"] = "A reworded requirement."
+    edited = parse_grid(v3_document)
+    with pytest.raises(GridError, match="published versions are immutable") as info:
+        check_published(edited)
+    assert "revert the edit" in info.value.problems[0]
+
+
+def test_layout_does_not_change_the_fingerprint(grid, v3_document):
+    from ethics_grid import parse_grid
+
+    assert parse_grid(v3_document).fingerprint == grid.fingerprint
+    reordered = {"criteria": v3_document["criteria"], "grid": v3_document["grid"]}
+    assert parse_grid(reordered).fingerprint == grid.fingerprint
+
+
+def test_publishing_needs_a_recorded_fingerprint(v3_document):
+    from ethics_grid import GridError, check_published, parse_grid
+
+    v3_document["grid"]["version"] = "9"
+    with pytest.raises(GridError, match="not recorded"):
+        check_published(parse_grid(v3_document))
+    v3_document["grid"]["published"] = False
+    v3_document["grid"]["published_on"] = None
+    check_published(parse_grid(v3_document))  # a draft needs no record
+    with pytest.raises(GridError, match="cannot become a draft"):
+        check_published(parse_grid(v3_document), {"9": "0" * 64})

@@ -71,6 +71,15 @@ EXPECTED = {
                      Role.hospital: (D, D), Role.auditor: (A, A), Role.authority: (D, D)},
     "job:read": {Role.admin: (A, A), Role.manufacturer: (A, A), Role.reviewer: (A, A),
                  Role.hospital: (A, A), Role.auditor: (A, A), Role.authority: (A, A)},
+    # Ethics (#6): reviewing also needs a review grant (the reviewer's "own" device has one).
+    "ethics:read": {Role.admin: (A, A), Role.manufacturer: (A, H), Role.reviewer: (A, H),
+                    Role.hospital: (A, H), Role.auditor: (A, H), Role.authority: (A, A)},
+    "ethics:answer": {Role.admin: (D, D), Role.manufacturer: (A, H), Role.reviewer: (D, H),
+                      Role.hospital: (D, H), Role.auditor: (D, H), Role.authority: (D, D)},
+    "ethics:submit": {Role.admin: (D, D), Role.manufacturer: (A, H), Role.reviewer: (D, H),
+                      Role.hospital: (D, H), Role.auditor: (D, H), Role.authority: (D, D)},
+    "ethics:review": {Role.admin: (D, D), Role.manufacturer: (D, H), Role.reviewer: (A, H),
+                      Role.hospital: (D, H), Role.auditor: (D, H), Role.authority: (D, D)},
 }
 
 CASES = [
@@ -111,6 +120,7 @@ def world(session):
         devices.attach_evidence(session, maker, dev.code, EvidenceIn(
             gate_item="G2.1", artifact_id=art.id))
         docs[side] = art.id
+        _submitted_ethics(session, maker, dev)
     session.flush()
     return {"own": own_device, "other": other_device, "actors": actors,
             "hospital_org": hospital_org, "docs": docs}
@@ -172,12 +182,39 @@ def perform(session, action, actor, device, world):
 
         job = jobs.enqueue(session, actor, "audit.verify", {})
         return jobs.get_job(session, actor, job.id)
+    if action.startswith("ethics:"):
+        return _perform_ethics(session, action, actor, device)
     raise AssertionError(action)
+
+
+def _perform_ethics(session, action, actor, device):
+    from registry.schemas.ethics import AnswerIn, ReviewIn
+    from registry.services import ethics
+
+    code = device.code
+    if action == "ethics:read":
+        return ethics.device_ethics(session, actor, code)
+    if action == "ethics:answer":
+        return ethics.save_answer(session, actor, code, "ETH-01", AnswerIn(maturity=1))
+    if action == "ethics:submit":
+        ethics.save_answer(session, actor, code, "ETH-02", AnswerIn(maturity=1))
+        return ethics.submit_assessment(session, actor, code)
+    return ethics.review_criterion(session, actor, code, "ETH-01", ReviewIn(verdict="agree"))
+
+
+def _submitted_ethics(session, maker, device):
+    """Each device carries a submitted ethics self-assessment for the review action."""
+    from registry.schemas.ethics import AnswerIn
+    from registry.services import ethics
+
+    ethics.save_answer(session, maker, device.code, "ETH-01", AnswerIn(maturity=1))
+    ethics.submit_assessment(session, maker, device.code)
 
 
 WRITES = {"device:update", "device:publish", "device:transition", "device:create",
           "model_version:create", "evidence:attach", "deployment:create", "grant:manage",
-          "gate:waive", "artifact:upload", "organisation:manage", "user:manage"}
+          "gate:waive", "artifact:upload", "organisation:manage", "user:manage",
+          "ethics:answer", "ethics:submit", "ethics:review"}
 
 
 @pytest.mark.parametrize("role, action, side, expected", CASES)

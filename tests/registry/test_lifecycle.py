@@ -35,6 +35,17 @@ COMPLETE_DEVICE = {
 }
 CARD = {"algorithm": "a", "inputs": "i", "outputs": "o", "decision_threshold": "t",
         "dependencies": "d"}
+# Ethics facts (registry/services/ethics.py gate_facts) of a fully answered, reviewed grid.
+ETHICS_DONE = {"grid_version": "3", "assessment": 1, "missing": {s.value: [] for s in Stage},
+               "committee_criterion": "ETH-02", "committee_maturity": 2,
+               "submitted": {"number": 1, "unanswered": [], "not_reviewed": [],
+                             "blocking_below": []}}
+
+# Reviews facts (registry/services/reviews.py gate_facts): a favourable notified-body decision.
+REVIEWS_DONE = {"opinions": [], "favourable_notified_body": True, "favourable_hta": False}
+
+# Monitoring facts (registry/services/monitoring.py gate_facts): one configured deployment.
+MONITORING_DONE = {"configured_deployments": [1]}
 
 
 def full_context(**overrides) -> GateContext:
@@ -47,6 +58,7 @@ def full_context(**overrides) -> GateContext:
         documents=frozenset(i.id for i in GATE_ITEMS),
         deployments=({"go_live_at": "2026-01-01"},),
         has_change_control_plan=True,
+        facts={"ethics": ETHICS_DONE, "reviews": REVIEWS_DONE, "monitoring": MONITORING_DONE},
     )
     values.update(overrides)
     return GateContext(**values)
@@ -90,11 +102,36 @@ RECORD_CASES = [
     ("G5.1", {"device": {**COMPLETE_DEVICE, "ai_act_reasoning": ""}}, "Art. 6"),
     ("G5.2", {"device": {**COMPLETE_DEVICE, "certificate_numbers": []}}, "certificate"),
     ("G5.2", {"documents": frozenset(i.id for i in GATE_ITEMS) - {"G5.2"}}, "declaration"),
+    ("G5.2", {"facts": {"ethics": ETHICS_DONE}}, "favourable notified-body decision"),
+    ("G5.2", {"facts": {"ethics": ETHICS_DONE, "reviews": {**REVIEWS_DONE,
+              "favourable_notified_body": False, "favourable_hta": True}}},
+     "favourable notified-body decision"),
+    ("G5.2", {"device": {**COMPLETE_DEVICE, "risk_class": "I"},
+              "facts": {"ethics": ETHICS_DONE, "reviews": {**REVIEWS_DONE,
+                                                          "favourable_notified_body": False}}},
+     "notified body or HTA opinion"),
     ("G5.9", {"device": {**COMPLETE_DEVICE, "adaptivity": "adaptive", "change_envelope": "x"},
               "has_change_control_plan": False}, "change control plan"),
     ("G5.10", {"device": {**COMPLETE_DEVICE, "udi_di": ""}}, "UDI-DI"),
     ("G6.1", {"deployments": ()}, "deployment"),
     ("G6.1", {"deployments": ({"go_live_at": None},)}, "go-live"),
+    ("G1.8", {"facts": {"ethics": {**ETHICS_DONE, "missing": {"S1_NEEDS": ["ETH-03"]}}}},
+     "ETH-03"),
+    ("G1.8", {"facts": {"ethics": {**ETHICS_DONE, "committee_maturity": 0}}}, "committee"),
+    ("G2.E", {"facts": {"ethics": {**ETHICS_DONE, "missing": {"S2_DATA": ["ETH-08"]}}}},
+     "ETH-08"),
+    ("G3.E", {"facts": {}}, "start the device's ethics self-assessment"),
+    ("G4.E", {"facts": {"ethics": {**ETHICS_DONE, "missing": {"S4_VALIDATION": ["ETH-28"]}}}},
+     "ETH-28"),
+    ("G6.E", {"facts": {"ethics": {**ETHICS_DONE, "missing": {"S6_DEPLOYMENT": ["ETH-21"]}},
+                        "monitoring": MONITORING_DONE}}, "ETH-21"),
+    ("G6.5", {"facts": {"ethics": ETHICS_DONE, "monitoring": {"configured_deployments": []}}},
+     "configure monitoring"),
+    ("G5.8", {"facts": {"ethics": {**ETHICS_DONE, "submitted": None}}}, "submit"),
+    ("G5.8", {"facts": {"ethics": {**ETHICS_DONE, "submitted": {
+        "number": 2, "unanswered": [], "not_reviewed": ["ETH-40"],
+        "blocking_below": ["ETH-08"]}}}}, "review ETH-40; blocking criteria below maturity 2: "
+     "ETH-08"),
 ]
 
 
@@ -156,8 +193,9 @@ def test_advance_refuses_with_unmet_list_then_advances(session, maker, device):
     with pytest.raises(GateNotMetError) as refused:
         devices.advance_stage(session, maker, device.code, TransitionIn(to_stage="S2_DATA"))
     assert [u["id"] for u in refused.value.unmet] == ["G1.2", "G1.3", "G1.8"]
-    for item in ("G1.2", "G1.3", "G1.8"):
+    for item in ("G1.2", "G1.3"):
         attach(session, maker, device.code, item)
+    factories.answer_ethics(session, maker, device, "S1_NEEDS")
     devices.advance_stage(session, maker, device.code, TransitionIn(to_stage="S2_DATA"))
     assert device.stage is Stage.S2_DATA
     last = devices.transitions_of(session, device)[-1]
@@ -213,6 +251,7 @@ def test_within_plan_needs_a_planned_modification(session, maker, device):
 
 def test_evidence_of_an_older_version_does_not_count(session, maker, device):
     device.stage = Stage.S3_MODEL
+    factories.answer_ethics(session, maker, device, "S3_MODEL")
     for item in ("G3.2", "G3.3", "G3.4", "G3.5", "G3.6"):
         attach(session, maker, device.code, item)
     assert devices.gate_status(session, maker, device.code) == []
@@ -225,6 +264,7 @@ def test_evidence_of_an_older_version_does_not_count(session, maker, device):
 
 def test_none_model_change_inherits_parent_evidence(session, maker, device):
     device.stage = Stage.S3_MODEL
+    factories.answer_ethics(session, maker, device, "S3_MODEL")
     for item in ("G3.2", "G3.3", "G3.4", "G3.5", "G3.6"):
         attach(session, maker, device.code, item)
     devices.create_model_version(session, maker, device.code, ModelVersionIn(
