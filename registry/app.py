@@ -28,7 +28,14 @@ def configure_runtime(settings: Settings) -> db.Database:
     storage.set_store(storage.ArtifactStore(settings.resolved_artifact_dir,
                                             settings.max_upload_bytes))
     signing.set_signer(signing.load_or_create(settings.signing_key_path))
+    from reports import sealing  # the PDF sealing certificate lives next to the Ed25519 key
+
+    sealing.set_sealer(sealing.load_or_create(settings.instance_dir))
     jobs.set_runner(jobs.Runner(settings.broker_url))
+    from registry.services import notifications
+
+    notifications.set_webhook_url(settings.alert_webhook_url)
+    jobs.set_energy_country(settings.energy_country if settings.energy_tracking else None)
     import registry.tasks  # noqa: F401  (registers the task functions)
 
     return database

@@ -24,6 +24,7 @@ from registry.models import AccessGrant, ApiToken, Deployment, Device, Role, Use
 
 
 class Permission(StrEnum):
+    ALERT_MANAGE = "alert:manage"
     ARTIFACT_READ = "artifact:read"
     ARTIFACT_UPLOAD = "artifact:upload"
     AUDIT_EXPORT = "audit:export"
@@ -34,16 +35,31 @@ class Permission(StrEnum):
     DEVICE_READ = "device:read"
     DEVICE_TRANSITION = "device:transition"
     DEVICE_UPDATE = "device:update"
+    DOSSIER_BUILD = "dossier:build"
+    DOSSIER_READ = "dossier:read"
+    ENERGY_DECLARE = "energy:declare"
     ETHICS_ANSWER = "ethics:answer"
     ETHICS_READ = "ethics:read"
     ETHICS_REVIEW = "ethics:review"
     ETHICS_SUBMIT = "ethics:submit"
+    EVALUATION_SUBMIT = "evaluation:submit"
     EVIDENCE_ATTACH = "evidence:attach"
     GATE_WAIVE = "gate:waive"
     GRANT_MANAGE = "grant:manage"
+    INCIDENT_REPORT = "incident:report"
     JOB_READ = "job:read"
     MODEL_VERSION_CREATE = "model_version:create"
+    MONITORING_CONFIGURE = "monitoring:configure"
+    MONITORING_READ = "monitoring:read"
+    MONITORING_UPLOAD = "monitoring:upload"
+    NATIONAL_READ = "national:read"
     ORGANISATION_MANAGE = "organisation:manage"
+    PROBLEM_REPORT_HANDLE = "problem_report:handle"
+    PROBLEM_REPORT_READ = "problem_report:read"
+    REVIEW_ASSESS = "review:assess"
+    REVIEW_READ = "review:read"
+    REVIEW_SUBMIT = "review:submit"
+    USE_CASE_WRITE = "use_case:write"
     USER_MANAGE = "user:manage"
 
 
@@ -55,7 +71,7 @@ class Scope(StrEnum):
 P = Permission
 _MANUFACTURER_WRITES = {
     P.DEPLOYMENT_CREATE, P.DEVICE_PUBLISH, P.DEVICE_TRANSITION, P.DEVICE_UPDATE,
-    P.EVIDENCE_ATTACH, P.GRANT_MANAGE, P.MODEL_VERSION_CREATE,
+    P.ENERGY_DECLARE, P.EVIDENCE_ATTACH, P.GRANT_MANAGE, P.MODEL_VERSION_CREATE,
     P.ETHICS_ANSWER, P.ETHICS_SUBMIT,
 }
 
@@ -86,6 +102,74 @@ RULES: dict[Role, dict[Permission, Scope]] = {
     Role.authority: {P.AUDIT_READ: Scope.ANY, P.DEVICE_READ: Scope.ANY, P.JOB_READ: Scope.OWN,
                      P.ETHICS_READ: Scope.ANY},
 }
+
+# Catalogue (#10): the national view and use-case prioritisation are the authority's (the admin
+# reads them); problem reports go to the device's manufacturer and to the authority.
+RULES[Role.admin].update({P.NATIONAL_READ: Scope.ANY, P.PROBLEM_REPORT_READ: Scope.ANY})
+RULES[Role.authority].update({
+    P.NATIONAL_READ: Scope.ANY, P.PROBLEM_REPORT_HANDLE: Scope.ANY,
+    P.PROBLEM_REPORT_READ: Scope.ANY, P.USE_CASE_WRITE: Scope.ANY,
+})
+RULES[Role.manufacturer].update({P.PROBLEM_REPORT_HANDLE: Scope.OWN,
+                                 P.PROBLEM_REPORT_READ: Scope.OWN})
+
+# Post-market monitoring (#7): the manufacturer configures and follows its deployments; the
+# hospital of a deployment uploads its batches and handles its alerts and incidents (the
+# monitoring service checks that the deployment is the hospital's); whoever sees a device reads
+# its monitoring.
+for _role, _granted in {
+    Role.admin: {P.MONITORING_READ: Scope.ANY},
+    Role.manufacturer: {P.ALERT_MANAGE: Scope.OWN, P.INCIDENT_REPORT: Scope.OWN,
+                        P.MONITORING_CONFIGURE: Scope.OWN, P.MONITORING_READ: Scope.OWN},
+    Role.reviewer: {P.MONITORING_READ: Scope.ANY},
+    Role.hospital: {P.ALERT_MANAGE: Scope.ANY, P.INCIDENT_REPORT: Scope.ANY,
+                    P.MONITORING_READ: Scope.ANY, P.MONITORING_UPLOAD: Scope.ANY},
+    Role.auditor: {P.MONITORING_READ: Scope.ANY},
+    Role.authority: {P.MONITORING_READ: Scope.ANY},
+}.items():
+    RULES[_role].update(_granted)
+
+# Reviews (#5): the manufacturer submits its own devices; a reviewer assesses and signs only
+# what was submitted to its organisation, never its own organisation's device (the reviews
+# service checks both); auditors, the authority and the admin read submissions and opinions.
+RULES[Role.admin].update({P.REVIEW_READ: Scope.ANY})
+RULES[Role.manufacturer].update({P.REVIEW_READ: Scope.OWN, P.REVIEW_SUBMIT: Scope.OWN})
+RULES[Role.reviewer].update({P.REVIEW_ASSESS: Scope.ANY, P.REVIEW_READ: Scope.ANY})
+RULES[Role.auditor].update({P.REVIEW_READ: Scope.ANY})
+RULES[Role.authority].update({P.REVIEW_READ: Scope.ANY})
+
+# Evaluations (#4): the manufacturer uploads validation results for its own devices; whoever
+# sees a device reads its evaluations.
+RULES[Role.manufacturer].update({P.EVALUATION_SUBMIT: Scope.OWN})
+
+# Dossiers (#9): the device's manufacturer, the admin and the authority build and download
+# dossiers; an auditor too, but only for a device granted to its organisation (the dossiers
+# service checks the grant: a published device is not enough).
+for _role, _scope in ((Role.admin, Scope.ANY), (Role.authority, Scope.ANY),
+                      (Role.auditor, Scope.ANY), (Role.manufacturer, Scope.OWN)):
+    RULES[_role].update({P.DOSSIER_BUILD: _scope, P.DOSSIER_READ: _scope})
+
+# A token may hold these for one deployment only ("monitoring:upload:12"): the machine at a
+# hospital site that pushes batches needs nothing more. The monitoring service checks the id.
+DEPLOYMENT_SCOPED = frozenset({P.MONITORING_READ, P.MONITORING_UPLOAD})
+
+
+def token_grants(scopes: frozenset[str], permission: Permission) -> bool:
+    """Whether token ``scopes`` hold ``permission``, whole or narrowed to deployments."""
+    return permission.value in scopes or (
+        permission in DEPLOYMENT_SCOPED
+        and any(s.startswith(permission.value + ":") for s in scopes)
+    )
+
+
+def deployment_scope(actor: Actor, permission: Permission) -> set[int] | None:
+    """The deployment ids a token narrowed ``permission`` to; None when it is not narrowed."""
+    if actor.scopes is None or permission.value in actor.scopes:
+        return None
+    prefix = permission.value + ":"
+    return {int(s[len(prefix):]) for s in actor.scopes
+            if s.startswith(prefix) and s[len(prefix):].isdigit()}
+
 
 # Roles that read every device, published or not.
 SEES_ALL = {Role.admin, Role.authority}
@@ -118,7 +202,7 @@ def allows(actor: Actor, permission: Permission) -> bool:
     """Whether the actor's role (and token scopes) grant ``permission`` at all."""
     if actor.role is None or permission not in RULES[actor.role]:
         return False
-    return actor.scopes is None or permission.value in actor.scopes
+    return actor.scopes is None or token_grants(actor.scopes, permission)
 
 
 def require(actor: Actor, permission: Permission, device: Device | None = None) -> None:
@@ -130,7 +214,7 @@ def require(actor: Actor, permission: Permission, device: Device | None = None) 
         raise NotAuthenticatedError("sign in or send an API token (Authorization: Bearer ...)")
     if actor.role is None or permission not in RULES[actor.role]:
         raise PermissionDeniedError(f"role '{actor.role}' may not {permission.value}")
-    if actor.scopes is not None and permission.value not in actor.scopes:
+    if actor.scopes is not None and not token_grants(actor.scopes, permission):
         raise PermissionDeniedError(
             f"this API token lacks the scope '{permission.value}'; create a token with it"
         )

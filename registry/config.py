@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     token_lifetime_days: int = Field(default=90, gt=0, le=3650)
     # "text" for people, "json" for log collectors.
     log_format: Literal["text", "json"] = "text"
+    # Days an uploaded validation file (patient-level rows) is kept after its evaluation; then
+    # `dmd-registry evaluations purge` deletes it and keeps the results, hashes and audit trail.
+    raw_retention_days: int = Field(default=365, gt=0, le=36500)
+    # Monitoring alerts and incidents are also POSTed as JSON to this URL (unset: only the
+    # registry's inbox); e.g. a hospital's alerting gateway or a chat webhook.
+    alert_webhook_url: str | None = Field(default=None, pattern=r"^https?://")
+    # Jobs measure their own energy with CodeCarbon (offline); the country sets the carbon
+    # intensity (ISO 3166-1 alpha-3). Set DMD_ENERGY_TRACKING=false to skip the measurement.
+    energy_tracking: bool = True
+    energy_country: str = Field(default="FRA", pattern=r"^[A-Z]{3}$")
 
     @field_validator("database_url")
     @classmethod

@@ -24,14 +24,25 @@ logger = logging.getLogger(__name__)
 
 TaskFunction = Callable[[Session, Actor, dict[str, Any]], dict[str, Any]]
 TASKS: dict[str, TaskFunction] = {}
+# What each task's energy is booked as (registry.models.energy.Phase values).
+TASK_PHASES: dict[str, str] = {}
+_energy_country: str | None = None
 
 
-def task(name: str) -> Callable[[TaskFunction], TaskFunction]:
-    """Register a task function under ``name`` (its arguments and result are JSON)."""
+def task(name: str, *, phase: str = "registry") -> Callable[[TaskFunction], TaskFunction]:
+    """Register a task function under ``name`` (its arguments and result are JSON); ``phase``
+    says what its measured energy counts as: "validation", "monitoring" or "registry"."""
     def register(fn: TaskFunction) -> TaskFunction:
         TASKS[name] = fn
+        TASK_PHASES[name] = phase
         return fn
     return register
+
+
+def set_energy_country(country: str | None) -> None:
+    """Measure every job's energy with CodeCarbon for this country's grid; None: don't."""
+    global _energy_country
+    _energy_country = country
 
 
 class Runner:
@@ -104,6 +115,38 @@ def get_job(session: Session, actor: Actor, job_id: str) -> Job:
     return job
 
 
+class _EnergyMeter:
+    """CodeCarbon around one job. Measuring is a side concern: if CodeCarbon cannot start or
+    stop, the job still runs and ends normally, without a footprint (the failure is logged)."""
+
+    def __init__(self, country: str | None) -> None:
+        self.country = country
+        self.record = None
+        self._context = None
+        self._measurement = None
+
+    def __enter__(self) -> _EnergyMeter:
+        if self.country:
+            from monitoring.energy import measure_energy
+
+            try:
+                self._context = measure_energy(self.country)
+                self._measurement = self._context.__enter__()
+            except Exception:
+                logger.warning("energy measurement unavailable", exc_info=True)
+                self._context = None
+        return self
+
+    def __exit__(self, *exc_info) -> bool:
+        if self._context is not None:
+            try:
+                self._context.__exit__(*exc_info)
+                self.record = self._measurement.record
+            except Exception:
+                logger.warning("energy measurement failed", exc_info=True)
+        return False
+
+
 def run_job(job_id: str) -> str:
     """Run one job to completion and record the outcome; returns the final status."""
     with db.unit_of_work() as session:
@@ -116,21 +159,26 @@ def run_job(job_id: str) -> str:
         session.add(job)
         name, arguments, user_id = job.name, dict(job.arguments), job.submitted_by
     started = utcnow()
-    try:
-        with db.unit_of_work() as session:
-            user = session.get(User, user_id) if user_id else None
-            actor = Actor.from_user(user) if user else auth.SYSTEM
-            result = TASKS[name](session, actor, arguments)
-        status, error = "succeeded", ""
-    except RegistryError as exc:
-        status, error, result = "failed", f"{exc.title}: {exc.detail}", None
-    except Exception:  # a job must end in a recorded state, whatever the task raised
-        logger.exception("job %s (%s) crashed", job_id, name)
-        status, error, result = "failed", traceback.format_exc(limit=3), None
+    with _EnergyMeter(_energy_country) as meter:
+        try:
+            with db.unit_of_work() as session:
+                user = session.get(User, user_id) if user_id else None
+                actor = Actor.from_user(user) if user else auth.SYSTEM
+                result = TASKS[name](session, actor, arguments)
+            status, error = "succeeded", ""
+        except RegistryError as exc:
+            status, error, result = "failed", f"{exc.title}: {exc.detail}", None
+        except Exception:  # a job must end in a recorded state, whatever the task raised
+            logger.exception("job %s (%s) crashed", job_id, name)
+            status, error, result = "failed", traceback.format_exc(limit=3), None
     with db.unit_of_work() as session:
         job = session.get(Job, job_id)
         job.status, job.result, job.error, job.finished_at = status, result, error, utcnow()
         session.add(job)
+        if meter.record is not None:
+            from registry.services.energy import record_job_footprint
+
+            record_job_footprint(session, job, TASK_PHASES.get(name, "registry"), meter.record)
     logger.info("job %s (%s) %s in %.2fs", job_id, name, status,
                 (utcnow() - started).total_seconds())
     return status

@@ -47,6 +47,13 @@ ROUTE_RULES = {
     "api.download_artifact": "artifact:read", "api.device_audit": "audit:read",
     "api.verify_audit": "audit:export", "api.export_audit": "audit:export",
     "api.submit_job": "audit:export", "api.get_job": "job:read",
+    # evaluations (#4)
+    "api.submit_evaluation": "evaluation:submit", "api.list_evaluations": "device:read",
+    "api.list_version_evaluations": "device:read", "api.get_evaluation": "device:read",
+    # energy (#8)
+    "api.device_footprint": "device:read", "api.device_energy_records": "device:read",
+    "api.declare_footprint": "energy:declare", "api.import_footprint": "energy:declare",
+    "api.organisation_footprint": "device:read",
 }
 
 
@@ -62,7 +69,8 @@ def test_every_route_has_an_access_rule():
 def _fill(rule: str) -> str:
     return rule.replace("<code>", "NOPE").replace("<int:", "<").replace("<job_id>", "nope") \
         .replace("<organisation_id>", "999999").replace("<kpi_id>", "1") \
-        .replace("<version_id>", "1").replace("<token_id>", "1").replace("<artifact_id>", "1")
+        .replace("<version_id>", "1").replace("<token_id>", "1").replace("<artifact_id>", "1") \
+        .replace("<evaluation_id>", "1")
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if not r.public],
