@@ -1,3 +1,426 @@
-"""Services: Issued PDF dossiers and their integrity records (issue #9)."""
+"""Dossiers: the registry-side assembler (a plain snapshot of one device at one moment), the
+build job that turns it into a sealed PDF (``reports``), downloads, and online verification.
+
+Building reads everything in the job's single transaction, so the snapshot is consistent: one
+moment of the registry, named by the audit-chain head it records.
+"""
 
 from __future__ import annotations
+
+import io
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from registry import audit, auth, lifecycle, signing, storage
+from registry.auth import Actor, Permission
+from registry.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from registry.jobs import enqueue, task
+from registry.models import (
+    AccessGrant,
+    Artifact,
+    AuditEvent,
+    Device,
+    Job,
+    Organisation,
+    Role,
+    User,
+    utcnow,
+)
+from registry.models.dossiers import Dossier
+from registry.services import devices as device_service
+from registry.services.common import plain
+
+BUILD_TASK = "dossier.build"
+SECTIONS = (
+    ("identity", "Identity and intended purpose"),
+    ("classification", "Classification and reasoning"),
+    ("lifecycle", "Lifecycle history and gate evidence"),
+    ("versions", "Model versions and changes against the PCCP"),
+    ("evaluations", "Evaluations"),
+    ("kpis", "KPI verdicts"),
+    ("ethics", "Ethics grid"),
+    ("reviews", "Reviews and signed opinions"),
+    ("deployments", "Deployments"),
+    ("monitoring", "Monitoring history"),
+    ("alerts", "Alerts and incidents"),
+    ("energy", "Energy"),
+    ("audit", "Audit events of the device"),
+)
+
+
+# --- access -----------------------------------------------------------------------------------
+
+
+def _allowed_device(session: Session, actor: Actor, code: str, permission: Permission) -> Device:
+    """The device, if the actor may build/read its dossiers: its manufacturer, an admin or an
+    authority, or an auditor whose organisation holds an access grant (published is not enough:
+    a dossier holds more than the public page)."""
+    if actor.user_id is None and not actor.is_anonymous and actor.role is Role.admin:
+        device = session.exec(select(Device).where(Device.code == code)).first()  # operator CLI
+        if device is None:
+            raise NotFoundError(f"device {code} not found")
+        return device
+    device = device_service.get_device(session, actor, code)
+    auth.require(actor, permission, device)
+    if actor.role is Role.auditor and session.exec(select(AccessGrant.id).where(
+            AccessGrant.device_id == device.id,
+            AccessGrant.organisation_id == actor.organisation_id)).first() is None:
+        raise PermissionDeniedError(
+            f"auditors need an access grant for device {code}; ask its manufacturer for one")
+    return device
+
+
+# --- assembling the snapshot ------------------------------------------------------------------
+
+
+def _fields(title: str, rows: list[tuple[str, Any]]) -> dict[str, Any]:
+    return {"type": "fields", "title": title, "rows": [[label, plain(v)] for label, v in rows]}
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]], *, empty: str = "",
+           note: str = "", mono: tuple[int, ...] = ()) -> dict[str, Any]:
+    return {"type": "table", "title": title, "columns": columns,
+            "rows": [[plain(c) for c in row] for row in rows], "empty": empty, "note": note,
+            "mono": list(mono)}
+
+
+def _text(text: str, title: str = "") -> dict[str, Any]:
+    return {"type": "text", "title": title, "text": text}
+
+
+def _chart(chart_id: str, kind: str, args: dict[str, Any], caption: str) -> dict[str, Any]:
+    return {"type": "chart", "title": "", "id": chart_id, "kind": kind, "args": args,
+            "caption": caption}
+
+
+def _day(value: Any) -> str:
+    return plain(value)[:10] if value else ""
+
+
+def _identity(session: Session, device: Device, maker: Organisation) -> list[dict]:
+    return [_fields("", [
+        ("Code", device.code), ("Name", device.name),
+        ("Manufacturer", f"{maker.name} (SRN {maker.actor_srn or 'not given'})"),
+        ("Intended purpose", device.intended_purpose),
+        ("Medical indication", device.medical_indication),
+        ("Target population", device.target_population),
+        ("Intended users", device.intended_users), ("Use environment", device.use_environment),
+        ("Significance of the output", device.output_role),
+        ("Contraindications", device.contraindications),
+        ("Theme", device.theme), ("Secondary themes", ", ".join(device.secondary_themes)),
+        ("AI technique", device.ai_technique), ("Task", device.task),
+        ("Basic UDI-DI", device.basic_udi_di), ("UDI-DI", device.udi_di),
+        ("EMDN code", device.emdn_code),
+        ("Certificates", ", ".join(device.certificate_numbers)),
+        ("Current stage", f"{device.stage.value} - {device.stage.label}"),
+        ("Published", "yes" if device.is_published else "no"),
+        ("Withdrawn", _day(device.withdrawn_at) or "no"),
+        ("Registered", _day(device.created_at)),
+    ])]
+
+
+def _classification(session: Session, device: Device) -> list[dict]:
+    from registry.models import NOTIFIED_BODY_CLASSES
+
+    return [
+        _fields("Medical device regulation", [
+            ("Regulation", device.regulation), ("Risk class", device.risk_class),
+            ("Classification rule", device.classification_rule),
+            ("Reasoning", device.classification_reasoning),
+            ("Notified body involved", "yes" if device.risk_class in NOTIFIED_BODY_CLASSES
+             else "no"),
+            ("Classification final", "yes" if device.classification_final else "no"),
+        ]),
+        _fields("AI Act", [("Category", device.ai_act_category),
+                           ("Reasoning", device.ai_act_reasoning)]),
+        _fields("Adaptivity", [("Adaptivity", device.adaptivity),
+                               ("Change envelope", device.change_envelope)]),
+    ]
+
+
+def _lifecycle(session: Session, device: Device,
+               artifacts: dict[int, Artifact]) -> list[dict]:
+    users = {u.id: u.email for u in session.exec(select(User))}
+    evidence = device_service.evidence_of(session, device)
+    versions = {v.id: v.version for v in device_service.versions_of(session, device)}
+    rows = []
+    for t in device_service.transitions_of(session, device):
+        gate = "; ".join(
+            f"{e['id']}{' (waived)' if e.get('waived') else ''}" for e in t.evidence) or "-"
+        rows.append([_day(t.created_at), t.from_stage or "-", t.to_stage, t.direction,
+                     versions.get(t.model_version_id, "-"), users.get(t.actor_id, "system"),
+                     t.reason, gate])
+    proof = []
+    for e in evidence:
+        item = lifecycle.ITEMS_BY_ID.get(e.gate_item)
+        artifact = artifacts.get(e.artifact_id)
+        proof.append([e.gate_item, item.title if item else "", e.kind,
+                      versions.get(e.model_version_id, "device"),
+                      artifact.filename if artifact else "", artifact.sha256 if artifact else "",
+                      e.note, _day(e.created_at)])
+    return [
+        _table("Stage transitions", ["Date", "From", "To", "Move", "Version", "By", "Reason",
+                                     "Gate items satisfied"], rows),
+        _table("Evidence of the gates", ["Item", "Requirement", "Kind", "Version", "Document",
+                                         "SHA-256", "Note", "Date"], proof, mono=(5,),
+               empty="No evidence attached."),
+    ]
+
+
+def _versions(session: Session, device: Device) -> list[dict]:
+    plan, mods = device_service.change_control_plan_of(session, device)
+    codes = {m.id: m.code for m in mods}
+    versions = device_service.versions_of(session, device)
+    by_id = {v.id: v.version for v in versions}
+    rows = [[v.version, by_id.get(v.parent_id, "-"), v.change_type, v.change_description,
+             "yes" if v.within_pccp else "no", codes.get(v.planned_modification_id, "-"),
+             _day(v.evaluated_at) or "not evaluated", _day(v.created_at)] for v in versions]
+    blocks = [_table("Versions", ["Version", "Parent", "Change", "Description", "Within PCCP",
+                                  "Planned modification", "Evaluated", "Registered"], rows)]
+    if plan is None:
+        blocks.append(_text("No predetermined change control plan is registered.",
+                            "Change control plan"))
+    else:
+        blocks.append(_fields("Change control plan", [
+            ("Authority", plan.authority), ("Version", plan.version), ("Status", plan.status),
+            ("Authorised", _day(plan.authorised_at)), ("Summary", plan.summary)]))
+        blocks.append(_table("Planned modifications", [
+            "Code", "Description", "Automatic", "Scope", "Acceptance criteria", "Impact"],
+            [[m.code, m.description, "yes" if m.automatic else "no", m.scope,
+              "; ".join(str(c) for c in m.acceptance_criteria), m.impact_assessment]
+             for m in mods]))
+    for v in versions:
+        if v.model_card:
+            blocks.append(_fields(f"Model card of version {v.version}",
+                                  sorted(v.model_card.items())))
+    return blocks
+
+
+def _kpi_definitions(session: Session, device: Device) -> list[list[Any]]:
+    rows = []
+    for k in device_service.kpis_of(session, device):
+        target = (f"{k.comparator.value} {k.threshold}" if k.threshold is not None
+                  else f"between {k.low} and {k.high}")
+        rows.append([k.metric, target, k.dataset_kind, "primary" if k.is_primary else
+                     "secondary", k.population])
+    return rows
+
+
+def _deployments(session: Session, device: Device) -> list[dict]:
+    orgs = {o.id: o.name for o in session.exec(select(Organisation))}
+    versions = {v.id: v.version for v in device_service.versions_of(session, device)}
+    rows = [[orgs.get(d.hospital_id, "?"), d.site, versions.get(d.model_version_id, "?"),
+             d.status, _day(d.go_live_at), d.expected_monthly_volume]
+            for d in device_service.deployments_of(session, device)]
+    return [_table("", ["Hospital", "Site", "Version", "Status", "Go-live",
+                        "Expected cases/month"], rows, empty="Not deployed anywhere.")]
+
+
+def _audit(session: Session, device: Device) -> list[dict]:
+    rows = [[e.seq, plain(e.occurred_at)[:19].replace("T", " "),
+             f"{e.actor_email} ({e.actor_role})", e.action, f"{e.object_type} {e.object_id}",
+             e.reason, e.hash[:16]] for e in audit.events_for_device(session, device.id)]
+    return [_table("", ["Seq", "When (UTC)", "Actor", "Action", "Object", "Reason",
+                        "Hash (first 16)"], rows, mono=(6,),
+                   note="Each event is a link of the registry's hash chain; the full chain is "
+                        "verified with dmd-registry audit verify.")]
+
+
+# Area sections read the areas' own tables and services (registry/services/<area>.py) and never
+# write; an area with nothing for the device gives (blocks, False): "not recorded yet".
+def _area_sections(session: Session, device: Device,
+                   kpi_rows: list[list[Any]]) -> dict[str, tuple[list[dict], bool]]:
+    sections: dict[str, tuple[list[dict], bool]] = {}
+    sections["kpis"] = ([_table("KPIs declared by the manufacturer",
+                                ["Metric", "Target", "Dataset", "Rank", "Population"], kpi_rows,
+                                empty="No KPI declared."),
+                         _text("No evaluation has judged these KPIs yet.", "Verdicts")],
+                        bool(kpi_rows))
+    return sections
+
+
+def assemble(session: Session, device: Device, dossier_id: str,
+             requested_by: str) -> dict[str, Any]:
+    """The plain snapshot a dossier is rendered from (JSON-ready; embedded in the PDF)."""
+    maker = session.get(Organisation, device.manufacturer_id)
+    head = session.exec(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    evidence = device_service.evidence_of(session, device)
+    ids = {e.artifact_id for e in evidence if e.artifact_id}
+    artifacts = {a.id: a for a in session.exec(select(Artifact).where(Artifact.id.in_(ids)))}
+    core = {
+        "identity": _identity(session, device, maker),
+        "classification": _classification(session, device),
+        "lifecycle": _lifecycle(session, device, artifacts),
+        "versions": _versions(session, device),
+        "deployments": _deployments(session, device),
+        "audit": _audit(session, device),
+    }
+    areas = _area_sections(session, device, _kpi_definitions(session, device))
+    sections = []
+    for key, title in SECTIONS:
+        if key in core:
+            blocks, recorded = core[key], True
+        else:
+            blocks, recorded = areas.get(key, ([], False))
+        sections.append({"key": key, "title": title, "recorded": recorded, "blocks": blocks,
+                         "missing": "" if recorded else
+                         f"the registry holds no {title.lower()} for this device yet."})
+    return {
+        "format": "dmd-dossier/1",
+        "dossier_id": dossier_id,
+        "generated_at": utcnow().isoformat(),
+        "requested_by": requested_by,
+        "device": {"code": device.code, "name": device.name, "manufacturer": maker.name},
+        "registry": {"key_id": signing.get_signer().key_id,
+                     "audit_head": {"seq": head.seq if head else 0,
+                                    "hash": head.hash if head else audit.GENESIS}},
+        "artifacts": [{"id": a.id, "filename": a.filename, "sha256": a.sha256,
+                       "size_bytes": a.size_bytes} for a in artifacts.values()],
+        "sections": sections,
+    }
+
+
+# --- building ---------------------------------------------------------------------------------
+
+
+def request_build(session: Session, actor: Actor, code: str) -> Job:
+    """Queue a dossier build for the device (runs as a job; its result names the dossier)."""
+    device = _allowed_device(session, actor, code, Permission.DOSSIER_BUILD)
+    job = enqueue(session, actor, BUILD_TASK, {"device_code": device.code}, device_id=device.id)
+    audit.record(session, actor, "dossier.build.request", device, {"job_id": job.id})
+    return job
+
+
+@task(BUILD_TASK)
+def build_task(session: Session, actor: Actor, arguments: dict[str, Any]) -> dict[str, Any]:
+    dossier = build(session, actor, arguments["device_code"])
+    return {"dossier_id": dossier.dossier_id, "pdf_sha256": dossier.pdf_sha256,
+            "size_bytes": dossier.size_bytes, "pages": dossier.pages}
+
+
+def build(session: Session, actor: Actor, code: str) -> Dossier:
+    """Assemble, render, sign and seal; store the PDF and record it (row + audit event)."""
+    from pypdf import PdfReader
+
+    from reports import dossier as renderer
+    from reports import sealing
+
+    device = _allowed_device(session, actor, code, Permission.DOSSIER_BUILD)
+    dossier_id = str(uuid.uuid4())
+    snapshot = assemble(session, device, dossier_id, actor.email)
+    built = renderer.build(snapshot, signing.get_signer(), sealing.get_sealer())
+    ref = storage.get_store().put(io.BytesIO(built.pdf))
+    from registry import db
+
+    db.on_rollback(session, lambda: storage.get_store().discard(ref))
+    head = snapshot["registry"]["audit_head"]
+    row = Dossier(
+        dossier_id=dossier_id, device_id=device.id, built_by=actor.user_id,
+        organisation_id=actor.organisation_id,
+        generated_at=datetime.fromisoformat(snapshot["generated_at"]),
+        pdf_sha256=built.sha256, size_bytes=len(built.pdf),
+        pages=len(PdfReader(io.BytesIO(built.pdf)).pages),
+        manifest_sha256=renderer.integrity.sha256(built.manifest_bytes),
+        audit_head_seq=head["seq"], audit_head_hash=head["hash"],
+        key_id=built.manifest["registry"]["key_id"],
+        seal_certificate_sha256=built.manifest["seal_certificate_sha256"],
+    )
+    session.add(row)
+    audit.record(session, actor, "dossier.build", row, {"after": {
+        "dossier_id": dossier_id, "pdf_sha256": row.pdf_sha256, "size_bytes": row.size_bytes,
+        "manifest_sha256": row.manifest_sha256, "audit_head_seq": row.audit_head_seq,
+        "audit_head_hash": row.audit_head_hash}})
+    return row
+
+
+# --- reading and downloading ------------------------------------------------------------------
+
+
+def dossiers_of(session: Session, actor: Actor, code: str) -> list[Dossier]:
+    device = _allowed_device(session, actor, code, Permission.DOSSIER_READ)
+    return list(session.exec(select(Dossier).where(Dossier.device_id == device.id)
+                             .order_by(Dossier.id.desc())))
+
+
+def pending_builds(session: Session, device: Device) -> list[Job]:
+    return list(session.exec(select(Job).where(
+        Job.device_id == device.id, Job.name == BUILD_TASK,
+        Job.status.in_(("queued", "running", "failed"))).order_by(Job.created_at.desc())
+        .limit(5)))
+
+
+def get_dossier(session: Session, actor: Actor, dossier_id: str) -> Dossier:
+    row = session.exec(select(Dossier).where(Dossier.dossier_id == dossier_id)).first()
+    if row is None:
+        raise NotFoundError(f"dossier {dossier_id} not found")
+    device = session.get(Device, row.device_id)
+    try:
+        _allowed_device(session, actor, device.code, Permission.DOSSIER_READ)
+    except NotFoundError:
+        raise NotFoundError(f"dossier {dossier_id} not found") from None
+    return row
+
+
+def download(session: Session, actor: Actor, dossier_id: str) -> tuple[Dossier, bytes]:
+    """The stored PDF, checked against its recorded hash; each download is audited."""
+    row = get_dossier(session, actor, dossier_id)
+    with storage.get_store().open(row.pdf_sha256) as handle:
+        data = handle.read()
+    from reports.integrity import sha256
+
+    if sha256(data) != row.pdf_sha256:
+        raise InvalidInputError(f"the stored PDF of dossier {dossier_id} no longer matches its "
+                                "recorded SHA-256; the artifact store was altered")
+    audit.record(session, actor, "dossier.download", row,
+                 {"dossier_id": dossier_id, "pdf_sha256": row.pdf_sha256})
+    return row, data
+
+
+def device_code(session: Session, row: Dossier) -> str:
+    return session.get(Device, row.device_id).code
+
+
+# --- verification -----------------------------------------------------------------------------
+
+
+def verify_file(session: Session | None, data: bytes, public_key_pem: str | None = None,
+                expected_sha256: str | None = None):
+    """Offline checks (reports.integrity) plus, with a registry session, the online ones: the
+    dossier was issued here with this exact file, and the audit chain still holds its head."""
+    from reports.integrity import verify_pdf
+
+    if session is not None and public_key_pem is None:
+        public_key_pem = signing.get_signer().public_pem
+    result = verify_pdf(data, public_key_pem, expected_sha256)
+    if session is None:
+        result.add("registry", None, "not checked online (no registry configured)")
+        return result
+    manifest = result.manifest
+    if manifest is None:
+        result.add("registry", False, "no manifest to look the dossier up by")
+        return result
+    row = session.exec(select(Dossier).where(
+        Dossier.dossier_id == str(manifest.get("dossier_id")))).first()
+    if row is None:
+        result.add("issued", False, f"this registry never issued dossier "
+                                    f"{manifest.get('dossier_id')}")
+        return result
+    result.add("issued", row.pdf_sha256 == result.sha256,
+               f"issued on {_day(row.created_at)} with SHA-256 {row.pdf_sha256}; the file "
+               + ("matches it" if row.pdf_sha256 == result.sha256 else
+                  f"has SHA-256 {result.sha256}: it is not the issued file"))
+    event = session.exec(select(AuditEvent).where(
+        AuditEvent.seq == row.audit_head_seq)).first()
+    head = manifest.get("registry", {}).get("audit_head", {})
+    same_head = (head.get("seq") == row.audit_head_seq and head.get("hash") == row.audit_head_hash
+                 and (row.audit_head_seq == 0 or (event and event.hash == row.audit_head_hash)))
+    chain = audit.verify(session)
+    result.add("audit chain", same_head and chain.ok,
+               f"the chain still holds head seq {row.audit_head_seq} named in the manifest and "
+               f"verifies ({chain.events} events)" if same_head and chain.ok else
+               (chain.first_problem or f"the audit event at seq {row.audit_head_seq} no longer "
+                                       "has the hash recorded in the dossier"))
+    return result
