@@ -1,4 +1,4 @@
-"""Distribution drift between a reference frame and a production batch, computed with Evidently.
+"""Distribution drift between a reference frame and a production batch, with Evidently's tests.
 
 The reference is the validation data of the deployed model version; the current frame is one
 batch of what the model saw in production. Each feature and the model's score column are tested
@@ -28,11 +28,24 @@ as exact; it raised false alarms in 22-77 % of same-distribution draws on this m
 categories (its ``g_test`` is goodness-of-fit too, ``TVD`` runs a 1,000-round permutation in pure
 Python), so we register a chi-square test of homogeneity on the 2 x k contingency table under the
 name ``chi2_two_sample``; it keeps about the nominal 5 % false-alarm rate.
+``defaults="evidently"`` picks exactly what Evidently's ``DataDriftPreset`` picks instead (its
+goodness-of-fit ``chisquare`` and ``z`` tests for small samples, and for numerical columns with at
+most five distinct values ``chisquare``/``z`` or ``jensenshannon``).
+
+Engines
+-------
+The scores are Evidently's statistics, computed by default directly with numpy and scipy
+(:mod:`monitoring.drift_stats`): Evidently's preset took about 160 s on 1e6 rows x 25 columns
+here, the same statistics about 1 s. ``engine="evidently"`` runs each column through Evidently's
+``ValueDrift`` instead; it is the reference the tests hold the direct path to (scores equal to
+1e-9), and the path for the rarer override methods the direct path does not implement.
+:func:`drift_report_html` gives Evidently's own HTML report for the same columns and tests.
 """
 
 from __future__ import annotations
 
 import math
+import operator
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +55,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from monitoring import drift_stats
 from monitoring._plain import PlainData
 from monitoring.errors import MonitoringInputError
 
@@ -57,6 +71,13 @@ CHI2_TWO_SAMPLE = "chi2_two_sample"
 
 #: Above this many non-missing reference values, default methods switch from p-values to distances.
 LARGE_SAMPLE_ROWS = 1000
+
+#: Default-method policies: ours (two-sample chi-square for small categorical samples) or exactly
+#: Evidently's ``DataDriftPreset`` choice.
+DEFAULTS = ("registry", "evidently")
+
+#: Engines: Evidently's statistics computed directly, or run through Evidently itself.
+ENGINES = ("numpy", "evidently")
 
 
 @dataclass(frozen=True)
@@ -246,8 +267,13 @@ class _Plan:
     role: str
     column_type: str | None
     type_source: str
-    reference: pd.Series | None = None
-    current: pd.Series | None = None
+    # Numerical: finite values, sorted. Categorical: counts on ``labels`` (union of both sides,
+    # sorted) and each present row's index into ``labels`` (kept for the Evidently engine).
+    reference: np.ndarray | None = None
+    current: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    reference_counts: np.ndarray | None = None
+    current_counts: np.ndarray | None = None
     n_reference: int = 0
     n_current: int = 0
     missing_reference: int = 0
@@ -274,6 +300,8 @@ def detect_drift(
     thresholds: Mapping[str, float] | None = None,
     large_sample_rows: int = LARGE_SAMPLE_ROWS,
     drift_share_level: float = 0.5,
+    defaults: str = "registry",
+    engine: str = "numpy",
 ) -> DriftResult:
     """Test each feature and the score column for drift between ``reference`` and ``current``.
 
@@ -304,6 +332,13 @@ def detect_drift(
     drift_share_level : float, default 0.5
         Share of drifted features at or above which ``dataset_drifted`` is True (Evidently's
         ``drift_share`` default).
+    defaults : {"registry", "evidently"}, default "registry"
+        Default-method policy (see the module notes): ours, or exactly ``DataDriftPreset``'s.
+    engine : {"numpy", "evidently"}, default "numpy"
+        Compute Evidently's statistics directly (fast), or run them through Evidently (the
+        reference; slower, imports Evidently). Override methods the direct path lacks
+        (``anderson``, ``cramer_von_mises``, ``t_test``, ``ed``, ``hellinger``) always go through
+        Evidently.
 
     Returns
     -------
@@ -341,84 +376,192 @@ def detect_drift(
     >>> result.column("age").method, result.column("age").drifted  # doctest: +SKIP
     ('ks', True)
     """
-    _check_arguments(
+    plans = _checked_plans(
         reference,
         current,
         columns=columns,
         score_column=score_column,
-        column_types=column_types or {},
-        methods=methods or {},
-        thresholds=thresholds or {},
+        exclude=exclude,
+        column_types=column_types,
+        methods=methods,
+        thresholds=thresholds,
         large_sample_rows=large_sample_rows,
         drift_share_level=drift_share_level,
+        defaults=defaults,
+        engine=engine,
     )
-    column_types = dict(column_types or {})
-    methods = dict(methods or {})
-    thresholds = dict(thresholds or {})
-    excluded = set(exclude) | ({score_column} if score_column else set())
-    if columns is None:
-        features = [str(c) for c in reference.columns if c not in excluded]
-    else:
-        features = [c for c in columns if c not in excluded]
-
-    plans = [
-        _plan_column(
-            reference,
-            current,
-            name,
-            role="feature",
-            declared_type=column_types.get(name),
-            method_name=methods.get(name),
-            threshold=thresholds.get(name),
-            large_sample_rows=large_sample_rows,
-        )
-        for name in features
-    ]
-    if score_column is not None:
-        plans.append(
-            _plan_column(
-                reference,
-                current,
-                score_column,
-                role="prediction",
-                declared_type=column_types.get(score_column, NUMERICAL),
-                method_name=methods.get(score_column),
-                threshold=thresholds.get(score_column),
-                large_sample_rows=large_sample_rows,
-            )
-        )
-
-    scores, verdicts, engine, caveats = _run_evidently(
-        [p for p in plans if p.skipped_reason is None]
-    )
+    tested = [p for p in plans if p.skipped_reason is None]
+    direct = [p for p in tested if engine == "numpy" and p.method.name in _DIRECT]
+    through_evidently = [p for p in tested if p not in direct]
+    scores, verdicts, caveats = _run_direct(direct)
+    engines = [f"numpy {np.__version__}"] if direct or not through_evidently else []
+    if through_evidently:
+        ev_scores, ev_verdicts, ev_engine, ev_caveats = _run_evidently(through_evidently)
+        scores.update(ev_scores)
+        verdicts.update(ev_verdicts)
+        caveats += ev_caveats
+        engines.append(ev_engine)
     entries = [_to_column_drift(p, scores.get(p.column), verdicts.get(p.column)) for p in plans]
     feature_entries = tuple(e for e in entries if e.role == "feature")
     prediction = next((e for e in entries if e.role == "prediction"), None)
-    tested = [e for e in feature_entries if e.tested]
-    drifted = tuple(e.column for e in tested if e.drifted)
-    share = len(drifted) / len(tested) if tested else None
+    tested_features = [e for e in feature_entries if e.tested]
+    drifted = tuple(e.column for e in tested_features if e.drifted)
+    share = len(drifted) / len(tested_features) if tested_features else None
     return DriftResult(
         columns=feature_entries,
         prediction=prediction,
         n_reference_rows=len(reference),
         n_current_rows=len(current),
-        n_features_tested=len(tested),
+        n_features_tested=len(tested_features),
         n_features_drifted=len(drifted),
-        n_features_skipped=len(feature_entries) - len(tested),
+        n_features_skipped=len(feature_entries) - len(tested_features),
         drift_share=share,
         drift_share_level=drift_share_level,
         dataset_drifted=None if share is None else share >= drift_share_level,
         drifted_features=drifted,
         large_sample_rows=large_sample_rows,
-        engine=engine,
-        caveats=caveats,
+        engine=" + ".join(engines),
+        caveats=tuple(dict.fromkeys(caveats)),
     )
 
 
+def drift_report_html(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    columns: Sequence[str] | None = None,
+    score_column: str | None = None,
+    exclude: Iterable[str] = (),
+    column_types: Mapping[str, str] | None = None,
+    methods: Mapping[str, str] | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    large_sample_rows: int = LARGE_SAMPLE_ROWS,
+    drift_share_level: float = 0.5,
+    defaults: str = "registry",
+) -> str:
+    """Evidently's own ``DataDriftPreset`` HTML report for the columns :func:`detect_drift` tests.
+
+    Same arguments as :func:`detect_drift`; the report uses the same column types, cleaned values,
+    methods and thresholds, so its verdicts are those of :func:`detect_drift`. Skipped columns
+    (absent, empty, untyped) are left out of the report. Slow on large batches (Evidently builds
+    its plots for every column): meant for one batch a person opens, not for every upload.
+
+    Returns
+    -------
+    str
+        A standalone HTML document (scripts inlined; nothing is fetched when it is opened).
+
+    Raises
+    ------
+    MonitoringInputError
+        If an argument is invalid, or if no column can be tested.
+    """
+    plans = _checked_plans(
+        reference,
+        current,
+        columns=columns,
+        score_column=score_column,
+        exclude=exclude,
+        column_types=column_types,
+        methods=methods,
+        thresholds=thresholds,
+        large_sample_rows=large_sample_rows,
+        drift_share_level=drift_share_level,
+        defaults=defaults,
+        engine="evidently",
+    )
+    tested = [p for p in plans if p.skipped_reason is None]
+    if not tested:
+        raise MonitoringInputError(
+            [p.skipped_reason for p in plans] or ["no column to test"],
+            summary="no column can be tested for drift",
+        )
+    _, Report, Dataset, DataDefinition, _ = _import_evidently()
+    from evidently.presets import DataDriftPreset
+
+    ref, cur, definition = _evidently_frames(tested, DataDefinition)
+    preset = DataDriftPreset(
+        columns=[p.column for p in tested],
+        drift_share=drift_share_level,
+        per_column_method={p.column: m for p in tested if (m := _evidently_method(p))},
+        per_column_threshold={p.column: p.threshold for p in tested},
+    )
+    with warnings.catch_warnings():
+        # Same statistics as detect_drift, whose warnings are reported there as caveats.
+        warnings.simplefilter("ignore")
+        snapshot = Report([preset]).run(
+            Dataset.from_pandas(cur, data_definition=definition),
+            Dataset.from_pandas(ref, data_definition=definition),
+        )
+        return snapshot.get_html_str(as_iframe=False)
+
+
+def _checked_plans(
+    reference,
+    current,
+    *,
+    columns,
+    score_column,
+    exclude,
+    column_types,
+    methods,
+    thresholds,
+    large_sample_rows,
+    drift_share_level,
+    defaults,
+    engine,
+) -> list[_Plan]:
+    """Check the arguments of detect_drift / drift_report_html, then plan each column."""
+    column_types, methods, thresholds = column_types or {}, methods or {}, thresholds or {}
+    _check_arguments(
+        reference,
+        current,
+        columns=columns,
+        score_column=score_column,
+        column_types=column_types,
+        methods=methods,
+        thresholds=thresholds,
+        large_sample_rows=large_sample_rows,
+        drift_share_level=drift_share_level,
+        defaults=defaults,
+        engine=engine,
+    )
+    excluded = set(exclude) | ({score_column} if score_column else set())
+    if columns is None:
+        features = [str(c) for c in reference.columns if c not in excluded]
+    else:
+        features = [c for c in columns if c not in excluded]
+    roles = [(name, "feature", column_types.get(name)) for name in features]
+    if score_column is not None:
+        roles.append((score_column, "prediction", column_types.get(score_column, NUMERICAL)))
+    return [
+        _plan_column(
+            reference,
+            current,
+            name,
+            role=role,
+            declared_type=declared,
+            method_name=methods.get(name),
+            threshold=thresholds.get(name),
+            large_sample_rows=large_sample_rows,
+            defaults=defaults,
+        )
+        for name, role, declared in roles
+    ]
+
+
 def default_method(
-    column_type: str, n_reference: int, *, large_sample_rows: int = LARGE_SAMPLE_ROWS
+    column_type: str,
+    n_reference: int,
+    *,
+    large_sample_rows: int = LARGE_SAMPLE_ROWS,
+    n_distinct: int | None = None,
+    defaults: str = "registry",
 ):
     """Return the default :class:`DriftMethod` for a column type and reference size.
+
+    ``n_distinct`` (distinct non-missing values over both samples) matters only for
+    ``defaults="evidently"``, which follows Evidently 0.7.23's ``_get_default_stattest``.
 
     Examples
     --------
@@ -426,8 +569,19 @@ def default_method(
     ('ks', 'wasserstein')
     >>> default_method("categorical", 500).name, default_method("categorical", 5000).name
     ('chi2_two_sample', 'jensenshannon')
+    >>> default_method("categorical", 500, n_distinct=2, defaults="evidently").name
+    'z'
+    >>> default_method("numerical", 5000, n_distinct=4, defaults="evidently").name
+    'jensenshannon'
     """
     large = n_reference > large_sample_rows
+    if defaults == "evidently":
+        few = n_distinct is not None and n_distinct <= 5
+        if column_type == NUMERICAL and not few:
+            return DRIFT_METHODS["wasserstein" if large else "ks"]
+        if large:
+            return DRIFT_METHODS["jensenshannon"]
+        return DRIFT_METHODS["chisquare" if n_distinct is None or n_distinct > 2 else "z"]
     if column_type == NUMERICAL:
         return DRIFT_METHODS["wasserstein" if large else "ks"]
     return DRIFT_METHODS["jensenshannon" if large else CHI2_TWO_SAMPLE]
@@ -454,8 +608,22 @@ def infer_column_type(values: pd.Series) -> str | None:
     if pd.api.types.is_numeric_dtype(dtype):
         # A numeric column with at most two values is a coded flag (sex 0/1, smoker 0/1):
         # a distribution distance over two points is better read as a change in proportion.
-        return CATEGORICAL if 0 < values.dropna().nunique() <= 2 else NUMERICAL
+        return (
+            CATEGORICAL
+            if _one_or_two_values(values.to_numpy(dtype="float64", na_value=np.nan))
+            else NUMERICAL
+        )
     return CATEGORICAL
+
+
+def _one_or_two_values(values: np.ndarray) -> bool:
+    # Two comparisons per row instead of a hash of every value (nunique): this runs on every
+    # numerical column of every batch.
+    present = values[~np.isnan(values)]
+    if not len(present):
+        return False
+    others = present[present != present[0]]
+    return not len(others) or bool(np.all(others == others[0]))
 
 
 def chi2_two_sample(reference: pd.Series, current: pd.Series) -> float:
@@ -523,6 +691,8 @@ def _check_arguments(
     thresholds,
     large_sample_rows,
     drift_share_level,
+    defaults="registry",
+    engine="numpy",
 ) -> None:
     problems: list[str] = []
     for name, frame in (("reference", reference), ("current", current)):
@@ -575,34 +745,66 @@ def _check_arguments(
         )
     if not isinstance(drift_share_level, int | float) or not 0 < drift_share_level <= 1:
         problems.append(f"drift_share_level must be in (0, 1]. Got {drift_share_level!r} instead")
+    if defaults not in DEFAULTS:
+        problems.append(f"defaults must be one of {list(DEFAULTS)}. Got {defaults!r} instead")
+    if engine not in ENGINES:
+        problems.append(f"engine must be one of {list(ENGINES)}. Got {engine!r} instead")
     if problems:
         raise MonitoringInputError(problems)
 
 
-def _missing_mask(values: pd.Series, column_type: str | None) -> pd.Series:
-    mask = values.isna()
-    if (
-        column_type == NUMERICAL
-        and pd.api.types.is_numeric_dtype(values.dtype)
-        and not pd.api.types.is_bool_dtype(values.dtype)
-    ):
-        # Evidently drops +/-inf with the nulls; count them as missing so the rates add up.
-        mask = mask | np.isinf(values.astype("float64", copy=False))
-    return mask
+def _label(value: Any) -> str:
+    """A category as text, so 1, 1.0 and "1" from differently typed files compare equal."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
-def _as_text(values: pd.Series) -> pd.Series:
-    """Categories as text, so 1, 1.0 and "1" from differently typed files compare equal."""
-
-    def label(value: Any) -> str:
-        if isinstance(value, float | np.floating) and float(value).is_integer():
-            return str(int(value))
-        return str(value)
-
-    # Convert each distinct value once, not each row: a batch has many rows, few categories.
+def _category_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Each row's index into the column's distinct labels (-1 for missing), and the labels."""
+    # Hash the rows once (factorize) and label each distinct value, not each row.
     codes, uniques = pd.factorize(values)
-    texts = np.array([label(u) for u in uniques] + [np.nan], dtype=object)
-    return pd.Series(texts[codes], index=values.index, dtype=object, name=values.name)
+    return codes, [_label(u) for u in uniques]
+
+
+def _categorical_sample(plan: _Plan, ref_raw: pd.Series, cur_raw: pd.Series) -> None:
+    (ref_codes, ref_labels), (cur_codes, cur_labels) = (
+        _category_codes(ref_raw),
+        _category_codes(cur_raw),
+    )
+    labels = np.array(sorted(set(ref_labels) | set(cur_labels)), dtype=object)
+    position = {label: k for k, label in enumerate(labels)}
+    sides = []
+    for codes, side_labels in ((ref_codes, ref_labels), (cur_codes, cur_labels)):
+        to_union = np.array([position[label] for label in side_labels], dtype=np.int64)
+        present = to_union[codes[codes >= 0]]
+        sides.append((present, np.bincount(present, minlength=len(labels)), len(codes)))
+    (plan.reference, plan.reference_counts, n_ref_rows) = sides[0]
+    (plan.current, plan.current_counts, n_cur_rows) = sides[1]
+    plan.labels = labels
+    plan.n_reference, plan.n_current = len(plan.reference), len(plan.current)
+    plan.missing_reference = n_ref_rows - plan.n_reference
+    plan.missing_current = n_cur_rows - plan.n_current
+    if plan.n_current:
+        new = (plan.reference_counts == 0) & (plan.current_counts > 0)
+        plan.new_categories = tuple(str(label) for label in labels[new])
+        plan.new_category_share = float(plan.current_counts[new].sum() / plan.n_current)
+
+
+def _numerical_sample(values: pd.Series) -> tuple[np.ndarray | None, int, list[Any]]:
+    """Sorted finite values, the count of missing ones (null and +/-inf, which Evidently drops
+    too), and up to three non-numeric values (None when there are some)."""
+    if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+        converted = pd.to_numeric(values, errors="coerce")
+        if not pd.api.types.is_bool_dtype(values.dtype):
+            bad = values[converted.isna() & values.notna()]
+            if len(bad):
+                return None, 0, list(bad.unique()[:3])
+        values = converted
+    array = values.to_numpy(dtype="float64", na_value=np.nan)
+    finite = array[np.isfinite(array)]
+    finite.sort()
+    return finite, len(array) - len(finite), []
 
 
 def _plan_column(
@@ -615,6 +817,7 @@ def _plan_column(
     method_name: str | None,
     threshold: float | None,
     large_sample_rows: int,
+    defaults: str,
 ) -> _Plan:
     in_reference = name in reference.columns
     in_current = name in current.columns
@@ -647,39 +850,26 @@ def _plan_column(
         return plan
 
     if plan.column_type == NUMERICAL:
-        ref_values, ref_bad = _to_numeric(ref_raw)
-        cur_values, cur_bad = _to_numeric(cur_raw)
+        plan.reference, plan.missing_reference, ref_bad = _numerical_sample(ref_raw)
+        plan.current, plan.missing_current, cur_bad = _numerical_sample(cur_raw)
         if ref_bad or cur_bad:
             examples = ", ".join(repr(v) for v in (ref_bad + cur_bad)[:3])
             plan.skipped_reason = (
                 f"column {name!r} is typed numerical but holds non-numeric values (e.g. {examples})"
             )
             return plan
+        plan.n_reference, plan.n_current = len(plan.reference), len(plan.current)
     else:
-        ref_values, cur_values = _as_text(ref_raw), _as_text(cur_raw)
-
-    ref_missing = _missing_mask(ref_values, plan.column_type)
-    cur_missing = _missing_mask(cur_values, plan.column_type)
-    plan.missing_reference = int(ref_missing.sum())
-    plan.missing_current = int(cur_missing.sum())
-    plan.n_reference = len(ref_values) - plan.missing_reference
-    plan.n_current = len(cur_values) - plan.missing_current
-    _set_rates(plan, len(ref_values), len(cur_values))
-
-    if plan.column_type == CATEGORICAL and plan.n_current:
-        ref_present = ref_values[~ref_missing]
-        cur_present = cur_values[~cur_missing]
-        new = sorted(set(cur_present.unique()) - set(ref_present.unique()))
-        plan.new_categories = tuple(new)
-        plan.new_category_share = float(cur_present.isin(new).mean()) if new else 0.0
+        _categorical_sample(plan, ref_raw, cur_raw)
+    _set_rates(plan, len(ref_raw), len(cur_raw))
 
     reasons = [
         f"column {name!r} has no rows in the {label}"
         if rows == 0
         else f"column {name!r} is entirely missing in the {label}"
         for label, n, rows in (
-            ("reference", plan.n_reference, len(ref_values)),
-            ("current batch", plan.n_current, len(cur_values)),
+            ("reference", plan.n_reference, len(ref_raw)),
+            ("current batch", plan.n_current, len(cur_raw)),
         )
         if n == 0
     ]
@@ -696,37 +886,85 @@ def _plan_column(
             return plan
     else:
         plan.method = default_method(
-            plan.column_type, plan.n_reference, large_sample_rows=large_sample_rows
+            plan.column_type,
+            plan.n_reference,
+            large_sample_rows=large_sample_rows,
+            n_distinct=_n_distinct(plan) if defaults == "evidently" else None,
+            defaults=defaults,
         )
     plan.threshold = float(threshold) if threshold is not None else plan.method.default_threshold
 
-    plan.reference = ref_values.mask(ref_missing) if plan.column_type == NUMERICAL else ref_values
-    plan.current = cur_values.mask(cur_missing) if plan.column_type == NUMERICAL else cur_values
     if plan.method.name == CHI2_TWO_SAMPLE:
-        table = _contingency(plan.reference.dropna(), plan.current.dropna())
+        table = np.vstack(_counts(plan))
         expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
         if table.shape[1] >= 2 and expected.min() < 5:
             plan.caveats.append(
                 "chi-square approximation is rough: some expected counts are below 5"
             )
+    if plan.method.name == "chisquare" and plan.new_categories:
+        plan.caveats.append(
+            "goodness-of-fit chi-square: a category absent from the reference has an expected "
+            "count of zero, so the statistic is infinite and the p-value 0"
+        )
     if plan.method.name in {"ks", "wasserstein"} and plan.n_reference < 30:
         plan.caveats.append(f"only {plan.n_reference} reference values: the test has little power")
     return plan
 
 
+def _n_distinct(plan: _Plan) -> int:
+    if plan.column_type == CATEGORICAL:
+        return int(np.count_nonzero(plan.reference_counts + plan.current_counts))
+    return len(np.union1d(plan.reference, plan.current))
+
+
+def _counts(plan: _Plan) -> tuple[np.ndarray, np.ndarray]:
+    """Counts of each category (each distinct value for numerical columns) on both sides."""
+    if plan.column_type == CATEGORICAL:
+        return plan.reference_counts, plan.current_counts
+    return drift_stats.value_counts(plan.reference, plan.current)
+
+
+def _percents(plan: _Plan, *, fill_zeroes: bool) -> tuple[np.ndarray, np.ndarray]:
+    if plan.column_type == CATEGORICAL:
+        return drift_stats.category_percents(*_counts(plan), fill_zeroes=fill_zeroes)
+    return drift_stats.numerical_percents(plan.reference, plan.current, fill_zeroes=fill_zeroes)
+
+
+# Methods computed directly: score function and Evidently's verdict rule for each.
+_DIRECT = {
+    "ks": (lambda p: drift_stats.ks_p_value(p.reference, p.current), operator.le),
+    "wasserstein": (
+        lambda p: drift_stats.wasserstein_normed(p.reference, p.current),
+        operator.ge,
+    ),
+    "jensenshannon": (
+        lambda p: drift_stats.jensen_shannon(*_percents(p, fill_zeroes=False)),
+        operator.ge,
+    ),
+    "psi": (lambda p: drift_stats.psi(*_percents(p, fill_zeroes=True)), operator.ge),
+    "kl_div": (lambda p: drift_stats.kl_divergence(*_percents(p, fill_zeroes=True)), operator.ge),
+    "chisquare": (lambda p: drift_stats.chisquare_p_value(*_counts(p)), operator.lt),
+    "z": (lambda p: drift_stats.z_test_p_value(*_counts(p)), operator.lt),
+    CHI2_TWO_SAMPLE: (lambda p: drift_stats.chi2_two_sample_p_value(*_counts(p)), operator.lt),
+}
+
+
+def _run_direct(plans: list[_Plan]) -> tuple[dict[str, float], dict[str, bool], list[str]]:
+    scores, verdicts = {}, {}
+    with warnings.catch_warnings(record=True) as caught:
+        # As on the Evidently path: numerical warnings are facts about this batch, kept as
+        # caveats. Not thread-safe (the warnings filter is process-wide).
+        warnings.simplefilter("always")
+        for plan in plans:
+            score_of, drifts = _DIRECT[plan.method.name]
+            scores[plan.column] = score_of(plan)
+            verdicts[plan.column] = bool(drifts(scores[plan.column], plan.threshold))
+    return scores, verdicts, [f"{w.category.__name__}: {w.message}" for w in caught]
+
+
 def _set_rates(plan: _Plan, n_ref_rows: int, n_cur_rows: int) -> None:
     plan.missing_rate_reference = plan.missing_reference / n_ref_rows if n_ref_rows else None
     plan.missing_rate_current = plan.missing_current / n_cur_rows if n_cur_rows else None
-
-
-def _to_numeric(values: pd.Series) -> tuple[pd.Series, list[Any]]:
-    if pd.api.types.is_bool_dtype(values.dtype):
-        return values.astype("float64"), []
-    if pd.api.types.is_numeric_dtype(values.dtype):
-        return values.astype("float64"), []
-    converted = pd.to_numeric(values, errors="coerce")
-    bad = values[converted.isna() & values.notna()]
-    return converted.astype("float64"), list(bad.unique()[:3])
 
 
 def _import_evidently():
@@ -773,19 +1011,15 @@ def _import_evidently():
 
 def _run_evidently(
     plans: list[_Plan],
-) -> tuple[dict[str, float], dict[str, bool], str, tuple[str, ...]]:
+) -> tuple[dict[str, float], dict[str, bool], str, list[str]]:
     evidently, Report, Dataset, DataDefinition, ValueDrift = _import_evidently()
     engine = f"evidently {evidently.__version__}"
     if not plans:
-        return {}, {}, engine, ()
-    ref = pd.DataFrame({p.column: p.reference.reset_index(drop=True) for p in plans})
-    cur = pd.DataFrame({p.column: p.current.reset_index(drop=True) for p in plans})
-    definition = DataDefinition(
-        numerical_columns=[p.column for p in plans if p.column_type == NUMERICAL],
-        categorical_columns=[p.column for p in plans if p.column_type == CATEGORICAL],
-    )
+        return {}, {}, engine, []
+    ref, cur, definition = _evidently_frames(plans, DataDefinition)
     metrics = [
-        ValueDrift(column=p.column, method=p.method.name, threshold=p.threshold) for p in plans
+        ValueDrift(column=p.column, method=_evidently_method(p), threshold=p.threshold)
+        for p in plans
     ]
     with warnings.catch_warnings(record=True) as caught:
         # Numerical warnings from the statistics (e.g. a goodness-of-fit test meeting a zero
@@ -804,8 +1038,34 @@ def _run_evidently(
         == "FAIL"
         for t in data.get("tests", [])
     }
-    caveats = tuple(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+    caveats = [f"{w.category.__name__}: {w.message}" for w in caught]
     return scores, verdicts, engine, caveats
+
+
+def _evidently_frames(plans: list[_Plan], DataDefinition):
+    """Cleaned values of each planned column as Evidently input (shorter columns NaN-padded,
+    which Evidently drops again), with the column types of the plan."""
+
+    def values(plan: _Plan, side: np.ndarray) -> pd.Series:
+        if plan.column_type == CATEGORICAL:
+            return pd.Series(plan.labels[side], dtype=object)
+        return pd.Series(side)
+
+    ref = pd.DataFrame({p.column: values(p, p.reference) for p in plans})
+    cur = pd.DataFrame({p.column: values(p, p.current) for p in plans})
+    definition = DataDefinition(
+        numerical_columns=[p.column for p in plans if p.column_type == NUMERICAL],
+        categorical_columns=[p.column for p in plans if p.column_type == CATEGORICAL],
+    )
+    return ref, cur, definition
+
+
+def _evidently_method(plan: _Plan) -> str | None:
+    # Evidently's own default may pick a categorical test (z, chisquare) for a numerical column
+    # with few values, but refuses that method when it is named; leave it to pick it again.
+    if plan.column_type in plan.method.column_types:
+        return plan.method.name
+    return None
 
 
 def _metric_entries(data: dict) -> list[dict]:
