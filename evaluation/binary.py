@@ -311,7 +311,18 @@ def _counts_at_or_above(sorted_values: np.ndarray, thresholds: np.ndarray) -> np
     return sorted_values.size - np.searchsorted(sorted_values, thresholds, side="left")
 
 
-def roc_curve(y_true: np.ndarray, y_score: np.ndarray) -> Curve:
+def _curve(
+    name: str, x: np.ndarray, y: np.ndarray, thresholds: np.ndarray, max_points: int | None
+) -> Curve:
+    if max_points is not None and x.size > max_points:
+        # Evenly spaced points by index, first and last kept, so the curve's ends are exact;
+        # thinning before the conversion to tuples saves most of the time on large samples.
+        keep = np.unique(np.linspace(0, x.size - 1, max_points).round().astype(int))
+        x, y, thresholds = x[keep], y[keep], thresholds[keep]
+    return Curve(name, tuple(x.tolist()), tuple(y.tolist()), tuple(thresholds.tolist()))
+
+
+def roc_curve(y_true: np.ndarray, y_score: np.ndarray, *, max_points: int | None = None) -> Curve:
     """ROC curve at every distinct score, from (0, 0) to (1, 1).
 
     Parameters
@@ -319,6 +330,8 @@ def roc_curve(y_true: np.ndarray, y_score: np.ndarray) -> Curve:
     y_true : numpy.ndarray of bool, shape (n,)
         Both classes must be present.
     y_score : numpy.ndarray of float, shape (n,)
+    max_points : int, optional
+        Keep at most this many points, evenly spaced by index, first and last included.
 
     Returns
     -------
@@ -337,15 +350,18 @@ def roc_curve(y_true: np.ndarray, y_score: np.ndarray) -> Curve:
     thresholds = np.unique(y_score)[::-1]
     tpr = _counts_at_or_above(cases, thresholds) / cases.size
     fpr = _counts_at_or_above(controls, thresholds) / controls.size
-    return Curve(
+    return _curve(
         "roc",
-        tuple(np.concatenate([[0.0], fpr]).tolist()),
-        tuple(np.concatenate([[0.0], tpr]).tolist()),
-        tuple(np.concatenate([[np.inf], thresholds]).tolist()),
+        np.concatenate([[0.0], fpr]),
+        np.concatenate([[0.0], tpr]),
+        np.concatenate([[np.inf], thresholds]),
+        max_points,
     )
 
 
-def precision_recall_curve(y_true: np.ndarray, y_score: np.ndarray) -> Curve:
+def precision_recall_curve(
+    y_true: np.ndarray, y_score: np.ndarray, *, max_points: int | None = None
+) -> Curve:
     """Precision-recall curve at every distinct score, highest threshold first.
 
     Parameters
@@ -353,6 +369,8 @@ def precision_recall_curve(y_true: np.ndarray, y_score: np.ndarray) -> Curve:
     y_true : numpy.ndarray of bool, shape (n,)
         At least one positive case.
     y_score : numpy.ndarray of float, shape (n,)
+    max_points : int, optional
+        Keep at most this many points, evenly spaced by index, first and last included.
 
     Returns
     -------
@@ -370,12 +388,7 @@ def precision_recall_curve(y_true: np.ndarray, y_score: np.ndarray) -> Curve:
     thresholds = np.unique(y_score)[::-1]
     tp = _counts_at_or_above(cases, thresholds)
     fp = _counts_at_or_above(controls, thresholds)
-    return Curve(
-        "precision_recall",
-        tuple((tp / cases.size).tolist()),
-        tuple((tp / (tp + fp)).tolist()),
-        tuple(thresholds.tolist()),
-    )
+    return _curve("precision_recall", tp / cases.size, tp / (tp + fp), thresholds, max_points)
 
 
 def average_precision_score(y_true: np.ndarray, y_score: np.ndarray) -> MetricResult:

@@ -202,16 +202,6 @@ def _pooling_inputs(data: ValidatedData, mask: np.ndarray, o: _Options) -> dict:
     }
 
 
-def _thin(curve: Curve) -> Curve:
-    size = len(curve.x)
-    if size <= MAX_CURVE_POINTS:
-        return curve
-    # Evenly spaced points by index, first and last kept, so the curve's ends are exact.
-    keep = np.unique(np.linspace(0, size - 1, MAX_CURVE_POINTS).round().astype(int))
-    pick = lambda values: tuple(values[i] for i in keep)  # noqa: E731
-    return Curve(curve.name, pick(curve.x), pick(curve.y), pick(curve.thresholds))
-
-
 def evaluate(
     frame: pd.DataFrame,
     *,
@@ -349,8 +339,8 @@ def evaluate(
         counts = {str(data.labels[0]): int((~y).sum()), str(data.labels[1]): int(y.sum())}
         overall.metrics["average_precision"] = binary.average_precision_score(y, s)
         curves = {
-            "roc": _thin(binary.roc_curve(y, s)),
-            "precision_recall": _thin(binary.precision_recall_curve(y, s)),
+            "roc": binary.roc_curve(y, s, max_points=MAX_CURVE_POINTS),
+            "precision_recall": binary.precision_recall_curve(y, s, max_points=MAX_CURVE_POINTS),
         }
         if probability:
             dc = decision_curve(y, s)

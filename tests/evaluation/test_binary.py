@@ -204,3 +204,19 @@ def test_single_row_gives_defined_accuracy_and_undefined_auc():
     m = binary.threshold_metrics(y, s, threshold=0.5)
     assert m["accuracy"].value == 1.0
     assert binary.brier_score_loss(y, s).interval.lower == pytest.approx(0.09)
+
+
+@pytest.mark.parametrize("curve", [binary.roc_curve, binary.precision_recall_curve])
+def test_thinned_curve_keeps_its_ends_and_points_of_the_full_curve(data, curve):
+    y, s = data
+    full = curve(y, s)
+    thin = curve(y, s, max_points=7)
+    assert len(thin.x) == 7 < len(full.x)
+    assert (thin.x[0], thin.y[0], thin.x[-1], thin.y[-1]) == (
+        full.x[0],
+        full.y[0],
+        full.x[-1],
+        full.y[-1],
+    )
+    points = set(zip(full.x, full.y, full.thresholds, strict=True))
+    assert set(zip(thin.x, thin.y, thin.thresholds, strict=True)) <= points

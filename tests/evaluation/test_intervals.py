@@ -127,3 +127,26 @@ def test_delong_perfect_separation_collapses_interval_to_one():
 def test_placement_values_refuse_a_single_class():
     with pytest.raises(ValueError, match="at least one case and one control"):
         placement_values(np.array([True, True]), np.array([0.1, 0.2]))
+
+
+def test_delong_reproduces_the_published_hanley_mcneil_ct_example():
+    # Hanley JA, McNeil BJ. The meaning and use of the area under a receiver operating
+    # characteristic (ROC) curve. Radiology 1982;143:29-36, Table I: CT ratings 1-5 of 58
+    # normal and 51 abnormal cases; published area 0.893 with standard error 0.032 (their
+    # exponential approximation). The same data ship as Stata's hanley.dta; the Stata manual's
+    # roctab example ([R] roctab) prints ROC area 0.8932, std. err. 0.0307 (DeLong) and
+    # asymptotic normal 95% CI 0.83295-0.95339.
+    ratings = np.arange(1, 6)
+    normal, abnormal = [33, 6, 6, 11, 2], [3, 2, 2, 11, 33]
+    s = np.r_[np.repeat(ratings, normal), np.repeat(ratings, abnormal)].astype(float)
+    y = np.r_[np.zeros(58, dtype=bool), np.ones(51, dtype=bool)]
+    iv = delong_interval(y, s)
+    assert round(iv.estimate, 3) == 0.893
+    assert round(iv.estimate, 4) == 0.8932
+    assert round(float(np.sqrt(placement_values(y, s).variance)), 4) == 0.0307
+    assert (round(iv.lower, 5), round(iv.upper, 5)) == (0.83295, 0.95339)
+    # Hanley & McNeil's own standard error formula, from the same area, gives their 0.032.
+    a, m, n = iv.estimate, 51, 58
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    se = np.sqrt((a * (1 - a) + (m - 1) * (q1 - a * a) + (n - 1) * (q2 - a * a)) / (m * n))
+    assert round(float(se), 3) == 0.032
