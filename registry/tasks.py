@@ -19,3 +19,7 @@ def verify_audit_chain(session: Session, actor: Actor, arguments: dict[str, Any]
     report = audit.verify(session)
     return {"ok": report.ok, "events": report.events, "checkpoints": report.checkpoints,
             "head_hash": report.head_hash, "problems": report.problems}
+
+
+# Area tasks register themselves when their service module is imported.
+import registry.services.monitoring  # noqa: E402,F401  (monitoring.analyse_batch, .measure_batch)

@@ -1,14 +1,665 @@
-"""Services: Batches, drift and performance, alerts, incidents (#7)."""
+"""Post-market monitoring of deployments (#7): configuration, batch uploads, their analysis as
+jobs, labels that arrive later, the time series, the post-market status of a device, and what
+the G6.5 gate item reads.
+
+The statistics are the pure ``monitoring`` library's; this module loads the data, checks who may
+do what, stores results and audits. Alerts live in ``registry.services.alerts``, incidents in
+``registry.services.incidents``, the inbox in ``registry.services.notifications``.
+"""
 
 from __future__ import annotations
 
-from sqlmodel import Session
+import io
+from pathlib import PurePath
+from typing import Any, BinaryIO
 
-from registry.models import Device, ModelVersion
+import pandas as pd
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from monitoring.errors import MonitoringInputError
+from registry import audit, auth, db, jobs, storage
+from registry.auth import Actor, Permission, Role
+from registry.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from registry.models import (
+    AccessGrant,
+    ApiToken,
+    Artifact,
+    Comparator,
+    Deployment,
+    Device,
+    Kpi,
+    ModelVersion,
+    Organisation,
+    User,
+    utcnow,
+)
+from registry.models.monitoring import (
+    AlertStatus,
+    BatchStatus,
+    Incident,
+    IncidentStatus,
+    MonitoringAlert,
+    MonitoringBatch,
+    MonitoringConfig,
+)
+from registry.schemas.monitoring import BatchIn, MonitoringConfigIn, UploadTokenIn
+from registry.services.common import snapshot
+
+#: Column of the labels file holding the reference-standard outcome (0/1).
+LABEL_COLUMN = "y_true"
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+_DRIFT_TYPES = {"numeric": "numerical", "integer": "numerical", "categorical": "categorical",
+                "boolean": "categorical"}
+
+
+# --- who sees which deployment ----------------------------------------------------------------
+
+
+def can_see_deployment(session: Session, actor: Actor, deployment: Deployment | None,
+                       device: Device) -> bool:
+    """Monitoring data is not public: the device's manufacturer, the deployment's hospital,
+    organisations granted the device, and the registry-wide readers see it."""
+    if actor.is_anonymous or actor.role is None:
+        return False
+    if actor.role in auth.SEES_ALL:
+        return True
+    if actor.role is Role.manufacturer:
+        return device.manufacturer_id == actor.organisation_id
+    if actor.role is Role.hospital:
+        return deployment is not None and deployment.hospital_id == actor.organisation_id
+    return session.exec(select(AccessGrant.id).where(
+        AccessGrant.device_id == device.id,
+        AccessGrant.organisation_id == actor.organisation_id)).first() is not None
+
+
+def get_deployment(session: Session, actor: Actor, deployment_id: int,
+                   permission: Permission = Permission.MONITORING_READ) -> Deployment:
+    """The deployment if the actor sees it (else 404) and may do ``permission`` on it (else 403).
+
+    A token narrowed to other deployments ("monitoring:upload:<id>") gets a 403.
+    """
+    if actor.is_anonymous:
+        auth.require(actor, permission)
+    deployment = session.get(Deployment, deployment_id)
+    device = session.get(Device, deployment.device_id) if deployment else None
+    if deployment is None or not can_see_deployment(session, actor, deployment, device):
+        raise NotFoundError(f"deployment {deployment_id} not found (or not visible to you)")
+    auth.require(actor, permission, device)
+    narrowed = auth.deployment_scope(actor, permission)
+    if narrowed is not None and deployment.id not in narrowed:
+        raise PermissionDeniedError(
+            f"this API token may {permission.value} for deployment(s) "
+            f"{', '.join(map(str, sorted(narrowed)))} only, not {deployment.id}")
+    return deployment
+
+
+def visible_deployments(session: Session, actor: Actor, *, device: Device | None = None,
+                        hospital_id: int | None = None) -> list[Deployment]:
+    """Deployments whose monitoring the actor may read (optionally of one device or hospital)."""
+    auth.require(actor, Permission.MONITORING_READ)
+    query = select(Deployment)
+    if device is not None:
+        query = query.where(Deployment.device_id == device.id)
+    if hospital_id is not None:
+        query = query.where(Deployment.hospital_id == hospital_id)
+    if actor.role is Role.hospital:
+        query = query.where(Deployment.hospital_id == actor.organisation_id)
+    elif actor.role is Role.manufacturer:
+        query = query.where(Deployment.device_id.in_(
+            select(Device.id).where(Device.manufacturer_id == actor.organisation_id)))
+    elif actor.role not in auth.SEES_ALL:
+        query = query.where(Deployment.device_id.in_(select(AccessGrant.device_id).where(
+            AccessGrant.organisation_id == actor.organisation_id)))
+    rows = list(session.exec(query.order_by(Deployment.id)))
+    narrowed = auth.deployment_scope(actor, Permission.MONITORING_READ)
+    return [d for d in rows if narrowed is None or d.id in narrowed]
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+
+def get_config(session: Session, actor: Actor, deployment_id: int) -> MonitoringConfig:
+    deployment = get_deployment(session, actor, deployment_id)
+    config = config_of(session, deployment)
+    if config is None:
+        raise NotFoundError(f"monitoring is not configured for deployment {deployment_id}")
+    return config
+
+
+def config_of(session: Session, deployment: Deployment) -> MonitoringConfig | None:
+    return session.exec(select(MonitoringConfig).where(
+        MonitoringConfig.deployment_id == deployment.id)).first()
+
+
+def configure_monitoring(session: Session, actor: Actor, deployment_id: int,
+                         data: MonitoringConfigIn) -> MonitoringConfig:
+    """Set (or replace) how a deployment is watched; every problem is listed at once.
+
+    Raises InvalidInputError for a schema, rules or reference that do not hold together.
+    """
+    from monitoring.alerts import load_rules
+    from monitoring.batch import BatchSchema
+
+    deployment = get_deployment(session, actor, deployment_id, Permission.MONITORING_CONFIGURE)
+    problems: list[str] = []
+    schema = None
+    try:
+        schema = BatchSchema.from_dict(data.batch_schema)
+    except MonitoringInputError as err:
+        problems += [f"batch_schema: {p}" for p in err.problems]
+    try:
+        load_rules(data.rules)
+    except MonitoringInputError as err:
+        problems += list(err.problems)
+    if schema is not None:
+        names = {c.name for c in schema.columns}
+        for field in ("score_column", "id_column"):
+            if getattr(data, field) not in names:
+                problems.append(f"{field} {getattr(data, field)!r} must be a column of the "
+                                f"batch schema ({', '.join(sorted(names))})")
+        for column in [data.site_column, *data.subgroup_columns]:
+            if column and column not in names:
+                problems.append(f"segment column {column!r} must be a column of the batch schema")
+    if data.reference_artifact_id is not None:
+        artifact = session.get(Artifact, data.reference_artifact_id)
+        if artifact is None or artifact.organisation_id != actor.organisation_id:
+            problems.append(f"reference_artifact_id {data.reference_artifact_id} is not one of "
+                            "your uploads")
+        elif PurePath(artifact.filename).suffix.lower() not in FORMATS:
+            problems.append(f"reference_artifact_id {artifact.id} ({artifact.filename}) must be "
+                            "a .csv or .parquet file")
+    if data.reference_evaluation_id is not None:
+        problem = _check_reference_evaluation(session, deployment, data.reference_evaluation_id)
+        if problem:
+            problems.append(problem)
+    if problems:
+        raise InvalidInputError("the monitoring configuration has problems: "
+                                + "; ".join(problems))
+    config = config_of(session, deployment)
+    before = snapshot(config) if config else None
+    if config is None:
+        config = MonitoringConfig(deployment_id=deployment.id, created_by=actor.user_id)
+    for name, value in data.model_dump().items():
+        setattr(config, name, value)
+    config.updated_at = utcnow()
+    session.add(config)
+    session.flush()
+    audit.record(session, actor, "monitoring.configure", _AuditTarget(config, deployment),
+                 {"before": before, "after": snapshot(config)})
+    return config
+
+
+class _AuditTarget:
+    """Names a row in the audit trail with its device (so it shows in the device's history)."""
+
+    def __init__(self, row, deployment: Deployment) -> None:
+        self.__tablename__ = row.__tablename__
+        self.id, self.device_id = row.id, deployment.device_id
+
+
+def _check_reference_evaluation(session: Session, deployment: Deployment,
+                                evaluation_id: int) -> str | None:
+    try:
+        from registry.models.evaluations import Evaluation
+    except ImportError:  # the evaluations area is optional for monitoring
+        return "reference_evaluation_id cannot be used: the evaluations area is not installed"
+    evaluation = session.get(Evaluation, evaluation_id)
+    if evaluation is None or evaluation.device_id != deployment.device_id:
+        return f"reference_evaluation_id {evaluation_id} is not an evaluation of this device"
+    if evaluation.model_version_id != deployment.model_version_id:
+        return (f"evaluation {evaluation_id} concerns another model version than the deployed "
+                "one; the reference must be the deployed version's validation data")
+    return None
+
+
+def reference_frame(session: Session, config: MonitoringConfig) -> pd.DataFrame:
+    """The reference set: the configured artifact, else the deployed version's validation data
+    (``registry.services.evaluations.reference_frame``)."""
+    if config.reference_artifact_id is not None:
+        artifact = session.get(Artifact, config.reference_artifact_id)
+        frame, _ = read_table(storage.get_store().open(artifact.sha256), artifact.filename)
+        return frame
+    from registry.models.evaluations import Evaluation
+    from registry.services import evaluations
+
+    return evaluations.reference_frame(session, session.get(Evaluation,
+                                                            config.reference_evaluation_id))
+
+
+# --- reading uploads --------------------------------------------------------------------------
+
+
+def read_table(stream: BinaryIO, filename: str) -> tuple[pd.DataFrame, str]:
+    """Read a CSV or Parquet upload into a frame; InvalidInputError says what is wrong.
+
+    Written here because no shared upload reader exists yet in registry/ (see the report).
+    """
+    kind = FORMATS.get(PurePath(filename or "").suffix.lower())
+    if kind is None:
+        raise InvalidInputError(f"file {filename!r} must be a .csv or .parquet file")
+    content = stream.read()
+    if not content:
+        raise InvalidInputError(f"file {filename!r} is empty; upload a file with a header and "
+                                "rows")
+    try:
+        if kind == "csv":
+            frame = pd.read_csv(io.BytesIO(content))
+        else:
+            frame = pd.read_parquet(io.BytesIO(content))
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise InvalidInputError(f"file {filename!r} cannot be read as {kind}: {exc}") from None
+    return frame, kind
+
+
+def _store_artifact(session: Session, actor: Actor, content: bytes, filename: str,
+                    media_type: str) -> Artifact:
+    # Not artifacts.upload_artifact: that one needs artifact:upload, which hospitals lack on
+    # purpose (they upload monitoring data, not documents); the batch permission was checked.
+    ref = storage.get_store().put(io.BytesIO(content))
+    db.on_rollback(session, lambda: storage.get_store().discard(ref))
+    artifact = Artifact(sha256=ref.sha256, size_bytes=ref.size_bytes,
+                        filename=PurePath(filename).name[:255], media_type=media_type[:120],
+                        organisation_id=actor.organisation_id, uploaded_by=actor.user_id)
+    session.add(artifact)
+    audit.record(session, actor, "artifact.upload", artifact,
+                 {"after": {"sha256": ref.sha256, "size_bytes": ref.size_bytes,
+                            "filename": artifact.filename}})
+    return artifact
+
+
+def _media_type(kind: str) -> str:
+    return "text/csv" if kind == "csv" else "application/vnd.apache.parquet"
+
+
+# --- batches ----------------------------------------------------------------------------------
+
+
+def upload_batch(session: Session, actor: Actor, deployment_id: int, stream: BinaryIO,
+                 filename: str, data: BatchIn) -> MonitoringBatch:
+    """Validate a batch against the deployment's schema, store it and queue its analysis.
+
+    Raises ConflictError when monitoring is not configured, InvalidInputError listing every
+    problem of the file (nothing is stored then).
+    """
+    from monitoring.batch import validate_batch
+
+    deployment = get_deployment(session, actor, deployment_id, Permission.MONITORING_UPLOAD)
+    config = config_of(session, deployment)
+    if config is None:
+        raise ConflictError(f"monitoring is not configured for deployment {deployment_id}; the "
+                            "manufacturer sets the batch schema and reference first")
+    content = stream.read()
+    frame, kind = read_table(io.BytesIO(content), filename)
+    try:
+        validation = validate_batch(frame, config.batch_schema)
+    except MonitoringInputError as err:
+        raise InvalidInputError(
+            f"the batch does not match the schema of deployment {deployment_id}: "
+            + "; ".join(err.problems),
+            errors=[{"pointer": "#/file", "detail": p} for p in err.problems]) from None
+    artifact = _store_artifact(session, actor, content, filename, _media_type(kind))
+    batch = MonitoringBatch(
+        deployment_id=deployment.id, device_id=deployment.device_id,
+        period_start=data.period_start, period_end=data.period_end, artifact_id=artifact.id,
+        file_format=kind, row_count=validation.n_rows, uploaded_by=actor.user_id,
+        missing_rate=_mean(validation.missing_rates.values()))
+    session.add(batch)
+    audit.record(session, actor, "monitoring.batch.upload", batch,
+                 {"after": snapshot(batch, ["deployment_id", "artifact_id", "row_count",
+                                            "period_start", "period_end", "file_format"])})
+    job = jobs.enqueue(session, actor, "monitoring.analyse_batch", {"batch_id": batch.id},
+                       device_id=deployment.device_id)
+    batch.job_id = job.id
+    session.add(batch)
+    return batch
+
+
+def _mean(values) -> float | None:
+    values = list(values)
+    return sum(values) / len(values) if values else None
+
+
+def get_batch(session: Session, actor: Actor, batch_id: int,
+              permission: Permission = Permission.MONITORING_READ) -> MonitoringBatch:
+    batch = session.get(MonitoringBatch, batch_id)
+    if batch is None:
+        raise NotFoundError(f"batch {batch_id} not found")
+    try:
+        get_deployment(session, actor, batch.deployment_id, permission)
+    except NotFoundError:
+        raise NotFoundError(f"batch {batch_id} not found") from None
+    return batch
+
+
+def list_batches(session: Session, actor: Actor, deployment_id: int) -> list[MonitoringBatch]:
+    """The deployment's batches in time order (the time series)."""
+    get_deployment(session, actor, deployment_id)
+    return list(session.exec(select(MonitoringBatch).where(
+        MonitoringBatch.deployment_id == deployment_id).order_by(
+        MonitoringBatch.received_at, MonitoringBatch.id)))
+
+
+def upload_labels(session: Session, actor: Actor, batch_id: int, stream: BinaryIO,
+                  filename: str) -> MonitoringBatch:
+    """Attach labels that arrived after the batch (record id + ``y_true``) and queue the
+    measurement that replaces the estimate. InvalidInputError when no id matches."""
+    from monitoring.performance import join_labels
+
+    batch = get_batch(session, actor, batch_id, Permission.MONITORING_UPLOAD)
+    deployment = session.get(Deployment, batch.deployment_id)
+    config = config_of(session, deployment)
+    content = stream.read()
+    labels, kind = read_table(io.BytesIO(content), filename)
+    frame = _batch_frame(session, batch)
+    try:
+        joined = join_labels(frame, labels, id_column=config.id_column, label_column=LABEL_COLUMN)
+    except MonitoringInputError as err:
+        raise InvalidInputError("the labels file has problems: " + "; ".join(err.problems)) \
+            from None
+    if joined.n_matched == 0:
+        raise InvalidInputError(
+            f"no record id of the labels file matches batch {batch_id} (column "
+            f"{config.id_column!r}; e.g. {', '.join(joined.orphan_label_examples) or 'none'})")
+    artifact = _store_artifact(session, actor, content, filename, _media_type(kind))
+    batch.labels_artifact_id, batch.labels_received_at = artifact.id, utcnow()
+    session.add(batch)
+    audit.record(session, actor, "monitoring.labels.upload", batch,
+                 {"after": {"labels_artifact_id": artifact.id, "matched": joined.n_matched,
+                            "unlabelled": joined.n_unlabelled}})
+    jobs.enqueue(session, actor, "monitoring.measure_batch", {"batch_id": batch.id},
+                 device_id=batch.device_id)
+    return batch
+
+
+def _batch_frame(session: Session, batch: MonitoringBatch) -> pd.DataFrame:
+    artifact = session.get(Artifact, batch.artifact_id)
+    frame, _ = read_table(storage.get_store().open(artifact.sha256), artifact.filename)
+    return frame
+
+
+def _kpi_targets(session: Session, device_id: int) -> list[dict[str, Any]]:
+    """The device's declared KPIs that the monitoring metrics can check."""
+    from monitoring.performance import BINARY_METRICS
+
+    rows = session.exec(select(Kpi).where(Kpi.device_id == device_id).order_by(Kpi.id))
+    return [{"metric": k.metric, "comparator": k.comparator.value, "threshold": k.threshold}
+            for k in rows if k.metric in BINARY_METRICS and k.threshold is not None
+            and k.comparator in (Comparator.ge, Comparator.le)]
+
+
+# --- analysis (jobs) --------------------------------------------------------------------------
+
+
+def analyse_batch(session: Session, actor: Actor, batch: MonitoringBatch) -> dict[str, Any]:
+    """Drift against the reference, estimated performance, segments, alert rules; stores the
+    results on the batch and raises alerts. Returns the headline numbers."""
+    from monitoring.alerts import BatchSummary, evaluate_rules
+    from monitoring.batch import validate_batch
+    from monitoring.drift import detect_drift
+    from monitoring.estimation import estimate_performance
+    from monitoring.performance import compare_with_baseline
+    from monitoring.segments import drift_by_segment
+    from registry.services import alerts
+
+    deployment = session.get(Deployment, batch.deployment_id)
+    device = session.get(Device, deployment.device_id)
+    config = config_of(session, deployment)
+    current = _batch_frame(session, batch)
+    reference = reference_frame(session, config)
+    validation = validate_batch(current, config.batch_schema)
+    kinds = {c["name"]: c["kind"] for c in config.batch_schema["columns"]}
+    segment_columns = [c for c in [config.site_column, *config.subgroup_columns] if c]
+    features = [name for name, kind in kinds.items() if kind in _DRIFT_TYPES
+                and name not in (config.id_column, config.score_column, config.site_column)]
+    drift_options = {
+        "columns": features,
+        "score_column": config.score_column if config.score_column in reference else None,
+        "exclude": [config.id_column],
+        "column_types": {n: _DRIFT_TYPES[kinds[n]] for n in features},
+    }
+    drift = detect_drift(reference, current, **drift_options)
+    segments = drift_by_segment(
+        reference, current, subgroup_columns=[c for c in config.subgroup_columns if c in current],
+        site_column=config.site_column if config.site_column in current else None,
+        **{**drift_options, "columns": [f for f in features if f not in segment_columns]})
+    calibration = config.calibration or {}
+    estimate = estimate_performance(
+        current[config.score_column].to_numpy(), threshold=config.threshold,
+        calibration_slope=calibration.get("slope"),
+        calibration_intercept=calibration.get("intercept"), ece=calibration.get("ece"))
+    kpis = _kpi_targets(session, device.id)
+    comparison = None
+    if estimate.offered:
+        comparison = compare_with_baseline(estimate, _baseline(config, estimate), kpis)
+    summary = BatchSummary.from_results(n_rows=len(current), drift=drift, comparison=comparison,
+                                        missing_rates=validation.missing_rates)
+    findings = evaluate_rules(config.rules, summary)
+    raised = alerts.raise_alerts(session, actor, deployment, device, batch, findings)
+    batch.results = {
+        "drift": drift.to_dict(),
+        "segments": segments.to_dict(),
+        "estimate": estimate.to_dict(),
+        "estimate_comparison": comparison.to_dict() if comparison else None,
+        "missing_rates": dict(validation.missing_rates),
+        "findings": [f.to_dict() for f in findings],
+        "reference_rows": len(reference),
+    }
+    batch.drift_share = drift.drift_share
+    batch.n_features_drifted = drift.n_features_drifted
+    batch.status, batch.error, batch.analysed_at = BatchStatus.done, "", utcnow()
+    session.add(batch)
+    headline = {"batch_id": batch.id, "rows": len(current), "drift_share": drift.drift_share,
+                "drifted": list(drift.drifted_features), "alerts": [a.id for a in raised],
+                "estimate_offered": estimate.offered}
+    audit.record(session, actor, "monitoring.batch.analyse", batch, {"after": headline})
+    return headline
+
+
+def _baseline(config: MonitoringConfig, performance) -> dict[str, float]:
+    available = {m.metric for m in performance.metrics}
+    return {k: float(v) for k, v in (config.baseline or {}).items() if k in available}
+
+
+def measure_batch(session: Session, actor: Actor, batch: MonitoringBatch) -> dict[str, Any]:
+    """Performance measured against the labels (replacing the estimate), per subgroup and
+    site too; KPI rules are evaluated on it."""
+    from monitoring.alerts import BatchSummary, evaluate_rules
+    from monitoring.performance import binary_performance, compare_with_baseline, join_labels
+    from monitoring.segments import performance_by_segment
+    from registry.services import alerts
+
+    deployment = session.get(Deployment, batch.deployment_id)
+    device = session.get(Device, deployment.device_id)
+    config = config_of(session, deployment)
+    artifact = session.get(Artifact, batch.labels_artifact_id)
+    labels, _ = read_table(storage.get_store().open(artifact.sha256), artifact.filename)
+    joined = join_labels(_batch_frame(session, batch), labels, id_column=config.id_column,
+                         label_column=LABEL_COLUMN)
+    frame = joined.frame
+    measured = binary_performance(frame[LABEL_COLUMN].to_numpy(),
+                                  frame[config.score_column].to_numpy(),
+                                  threshold=config.threshold)
+    comparison = compare_with_baseline(measured, _baseline(config, measured),
+                                       _kpi_targets(session, device.id))
+    segments = performance_by_segment(
+        frame, label_column=LABEL_COLUMN, score_column=config.score_column,
+        threshold=config.threshold,
+        subgroup_columns=[c for c in config.subgroup_columns if c in frame],
+        site_column=config.site_column if config.site_column in frame else None)
+    kpi_rules = [r for r in config.rules if r.get("kind") == "kpi_not_met"]
+    summary = BatchSummary.from_results(n_rows=len(frame), comparison=comparison,
+                                        missing_rates={})
+    findings = evaluate_rules(kpi_rules, summary)
+    raised = alerts.raise_alerts(session, actor, deployment, device, batch, findings)
+    batch.measured = {"performance": measured.to_dict(), "comparison": comparison.to_dict(),
+                      "segments": segments.to_dict(), "join": joined.to_dict(),
+                      "findings": [f.to_dict() for f in findings]}
+    session.add(batch)
+    headline = {"batch_id": batch.id, "labelled": joined.n_matched,
+                "alerts": [a.id for a in raised]}
+    audit.record(session, actor, "monitoring.batch.measure", batch, {"after": headline})
+    return headline
+
+
+@jobs.task("monitoring.analyse_batch", phase="monitoring")
+def _analyse_batch_job(session: Session, actor: Actor, arguments: dict[str, Any]) -> dict:
+    return _run(session, actor, arguments["batch_id"], analyse_batch)
+
+
+@jobs.task("monitoring.measure_batch", phase="monitoring")
+def _measure_batch_job(session: Session, actor: Actor, arguments: dict[str, Any]) -> dict:
+    return _run(session, actor, arguments["batch_id"], measure_batch)
+
+
+def _run(session: Session, actor: Actor, batch_id: int, step) -> dict[str, Any]:
+    batch = session.get(MonitoringBatch, batch_id)
+    if batch is None:
+        raise NotFoundError(f"batch {batch_id} not found")
+    try:
+        with session.begin_nested():
+            return step(session, actor, batch)
+    except (MonitoringInputError, InvalidInputError) as exc:
+        # Data that cannot be analysed is the sender's to fix: keep the reason on the batch.
+        detail = "; ".join(exc.problems) if isinstance(exc, MonitoringInputError) else exc.detail
+        batch.status, batch.error = BatchStatus.failed, detail[:4000]
+        session.add(batch)
+        audit.record(session, actor, "monitoring.batch.fail", batch, {"after": {"error": detail}})
+        return {"batch_id": batch_id, "failed": detail}
+
+
+# --- status and overviews ---------------------------------------------------------------------
+
+HIGH = ("high", "critical")
+
+
+def postmarket_status(session: Session, device: Device) -> dict[str, Any]:
+    """ok / watch / action_needed from open alerts and incidents (not_monitored when no
+    deployment is configured), with the reasons, for the device page and lists."""
+    from registry.services import incidents
+
+    alerts = list(session.exec(select(MonitoringAlert).where(
+        MonitoringAlert.device_id == device.id,
+        MonitoringAlert.status.in_((AlertStatus.open, AlertStatus.acknowledged)))))
+    open_incidents = list(session.exec(select(Incident).where(
+        Incident.device_id == device.id, Incident.status != IncidentStatus.closed)))
+    configured = session.exec(select(func.count()).select_from(MonitoringConfig).join(
+        Deployment, Deployment.id == MonitoringConfig.deployment_id).where(
+        Deployment.device_id == device.id)).one()
+    now = utcnow()
+    overdue = [i for i in open_incidents if incidents.clock(i, now)["overdue"]]
+    unreported = [i for i in open_incidents if i.serious and i.status is IncidentStatus.open]
+    severe = [a for a in alerts if a.severity in HIGH and a.status is AlertStatus.open]
+    reasons = []
+    if overdue:
+        reasons.append(f"{len(overdue)} serious incident(s) past the reporting deadline")
+    if unreported:
+        reasons.append(f"{len(unreported)} serious incident(s) to report to the authority")
+    if severe:
+        reasons.append(f"{len(severe)} open high-severity alert(s): "
+                       + ", ".join(sorted({a.rule_id for a in severe})))
+    if overdue or unreported or severe:
+        status = "action_needed"
+    elif alerts or open_incidents:
+        status = "watch"
+        reasons.append(f"{len(alerts)} active alert(s), {len(open_incidents)} open incident(s)")
+    elif configured:
+        status = "ok"
+    else:
+        status = "not_monitored"
+    return {"device_code": device.code, "status": status, "reasons": reasons,
+            "open_alerts": len(alerts), "open_incidents": len(open_incidents),
+            "overdue_incidents": len(overdue),
+            "periodic_report": incidents.periodic_report(session, device)}
+
+
+def postmarket_statuses(session: Session, device_ids: list[int]) -> dict[int, str]:
+    """The status of many devices at once (the device list)."""
+    return {device.id: postmarket_status(session, device)["status"]
+            for device in session.exec(select(Device).where(Device.id.in_(device_ids)))}
+
+
+def get_status(session: Session, actor: Actor, code: str) -> dict[str, Any]:
+    from registry.services import devices
+
+    device = devices.get_device(session, actor, code)
+    auth.require(actor, Permission.MONITORING_READ)
+    if not can_see_deployment(session, actor, None, device) and actor.role is not Role.hospital:
+        raise NotFoundError(f"device {code} not found (or not visible to you)")
+    return postmarket_status(session, device)
+
+
+def deployments_overview(session: Session, actor: Actor, *, device: Device | None = None,
+                         hospital_id: int | None = None) -> list[dict[str, Any]]:
+    """One row per deployment the actor may read: configured or not, batches, last drift,
+    open alerts and incidents, and the device's post-market status."""
+    rows = []
+    statuses: dict[int, str] = {}
+    for deployment in visible_deployments(session, actor, device=device,
+                                          hospital_id=hospital_id):
+        dev = session.get(Device, deployment.device_id)
+        if dev.id not in statuses:
+            statuses[dev.id] = postmarket_status(session, dev)["status"]
+        last = session.exec(select(MonitoringBatch).where(
+            MonitoringBatch.deployment_id == deployment.id).order_by(
+            MonitoringBatch.received_at.desc(), MonitoringBatch.id.desc()).limit(1)).first()
+        batches = session.exec(select(func.count()).select_from(MonitoringBatch).where(
+            MonitoringBatch.deployment_id == deployment.id)).one()
+        open_alerts = session.exec(select(func.count()).select_from(MonitoringAlert).where(
+            MonitoringAlert.deployment_id == deployment.id,
+            MonitoringAlert.status.in_((AlertStatus.open, AlertStatus.acknowledged)))).one()
+        open_incidents = session.exec(select(func.count()).select_from(Incident).where(
+            Incident.deployment_id == deployment.id,
+            Incident.status != IncidentStatus.closed)).one()
+        version = session.get(ModelVersion, deployment.model_version_id)
+        hospital = session.get(Organisation, deployment.hospital_id)
+        rows.append({
+            "deployment_id": deployment.id, "device_code": dev.code, "device_name": dev.name,
+            "hospital_id": deployment.hospital_id, "hospital": hospital.name,
+            "site": deployment.site, "version": version.version,
+            "configured": config_of(session, deployment) is not None,
+            "status": statuses[dev.id], "batches": batches,
+            "last_batch_at": last.received_at if last else None,
+            "last_drift_share": last.drift_share if last else None,
+            "open_alerts": open_alerts, "open_incidents": open_incidents,
+        })
+    return rows
+
+
+# --- deployment-scoped tokens -----------------------------------------------------------------
+
+
+def create_upload_token(session: Session, actor: Actor, deployment_id: int,
+                        data: UploadTokenIn, default_lifetime_days: int) -> tuple[str,
+                                                                                  ApiToken]:
+    """A token that may only upload batches and labels to (and read) this one deployment,
+    for the machine at the site that pushes them. Needs a password session."""
+    deployment = get_deployment(session, actor, deployment_id, Permission.MONITORING_UPLOAD)
+    if actor.scopes is not None:
+        raise PermissionDeniedError("sign in with a password to create tokens (not with a token)")
+    from datetime import timedelta
+
+    scopes = [f"{Permission.MONITORING_READ.value}:{deployment.id}",
+              f"{Permission.MONITORING_UPLOAD.value}:{deployment.id}"]
+    lifetime = timedelta(days=data.lifetime_days or default_lifetime_days)
+    clear, row = auth.new_token(session.get(User, actor.user_id), data.name, scopes, lifetime)
+    session.add(row)
+    audit.record(session, actor, "token.create", row,
+                 {"after": snapshot(row, ["name", "prefix", "scopes", "expires_at"])})
+    return clear, row
+
+
+# --- the lifecycle gate -----------------------------------------------------------------------
 
 
 def gate_facts(session: Session, device: Device, candidate: ModelVersion | None,
                accepted: set[int]) -> dict | None:
-    """What this area's lifecycle gate items read (``GateContext.facts``); ``accepted`` holds
-    the ids of the model versions whose evidence counts for the candidate version."""
-    return None
+    """What G6.5 ("monitoring configured") reads: the deployments of the candidate version
+    (or of versions whose evidence counts for it) that have a monitoring configuration."""
+    if not accepted:
+        return {"configured_deployments": []}
+    configured = session.exec(select(Deployment.id).join(
+        MonitoringConfig, MonitoringConfig.deployment_id == Deployment.id).where(
+        Deployment.device_id == device.id,
+        Deployment.model_version_id.in_(accepted))).all()
+    return {"configured_deployments": sorted(configured)}

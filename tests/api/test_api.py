@@ -54,6 +54,16 @@ ROUTE_RULES = {
     "api.device_footprint": "device:read", "api.device_energy_records": "device:read",
     "api.declare_footprint": "energy:declare", "api.import_footprint": "energy:declare",
     "api.organisation_footprint": "device:read",
+    # monitoring (#7)
+    "api.monitoring_overview": "monitoring:read", "api.get_monitoring_config": "monitoring:read",
+    "api.configure_monitoring": "monitoring:configure", "api.list_batches": "monitoring:read",
+    "api.upload_batch": "monitoring:upload", "api.get_batch": "monitoring:read",
+    "api.upload_labels": "monitoring:upload", "api.list_alerts": "monitoring:read",
+    "api.list_deployment_alerts": "monitoring:read", "api.acknowledge_alert": "alert:manage",
+    "api.resolve_alert": "alert:manage", "api.list_incidents": "monitoring:read",
+    "api.report_incident": "incident:report", "api.get_incident": "monitoring:read",
+    "api.update_incident": "incident:report", "api.postmarket_status": "monitoring:read",
+    "api.list_notifications": "signed-in", "api.read_notification": "signed-in",
 }
 
 
@@ -70,7 +80,9 @@ def _fill(rule: str) -> str:
     return rule.replace("<code>", "NOPE").replace("<int:", "<").replace("<job_id>", "nope") \
         .replace("<organisation_id>", "999999").replace("<kpi_id>", "1") \
         .replace("<version_id>", "1").replace("<token_id>", "1").replace("<artifact_id>", "1") \
-        .replace("<evaluation_id>", "1")
+        .replace("<evaluation_id>", "1").replace("<deployment_id>", "1") \
+        .replace("<batch_id>", "1").replace("<alert_id>", "1").replace("<incident_id>", "1") \
+        .replace("<notification_id>", "1")
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if not r.public],
