@@ -47,6 +47,9 @@ ROUTE_RULES = {
     "api.download_artifact": "artifact:read", "api.device_audit": "audit:read",
     "api.verify_audit": "audit:export", "api.export_audit": "audit:export",
     "api.submit_job": "audit:export", "api.get_job": "job:read",
+    "api.ethics_grid": "public", "api.device_ethics": "ethics:read",
+    "api.save_ethics_answer": "ethics:answer", "api.submit_ethics": "ethics:submit",
+    "api.review_ethics": "ethics:review",
     # evaluations (#4)
     "api.submit_evaluation": "evaluation:submit", "api.list_evaluations": "device:read",
     "api.list_version_evaluations": "device:read", "api.get_evaluation": "device:read",
