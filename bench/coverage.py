@@ -17,11 +17,15 @@ Scenarios: small (n = 30) and large (n = 1,000) samples at prevalences of 5% and
   per data set (not the library's default 2,000) to keep the run short; that changes the
   Monte Carlo noise of each bound, not the interval's coverage.
 
-Small-sample AUC intervals are expected to undercover: with n = 30 at 5% prevalence there are
-2 cases, and asymptotic (DeLong) and bootstrap intervals rest on the distribution of 2 case
-placement values. The script reports those figures rather than hide them; the library does not
-claim nominal coverage there, and its subgroup rule flags fewer than 30 cases per class as
-insufficient data.
+AUC intervals undercover when the cases are few, and the script prints it rather than hide it
+(figures of the last run, 2,000 data sets each): with n = 30 at 5% prevalence there are 2 cases,
+and DeLong, percentile and BCa intervals cover about 68%, 68% and 73% of the time: the AUC is
+then an average of 2 placement values, whose spread no asymptotic or resampling method can
+estimate from 2 values. With 15 cases (n = 30, 50%) DeLong covers about 91%, percentile 92%,
+BCa 96%; with 50 cases (n = 1,000, 5%) DeLong covers about 93%: its Wald interval is symmetric
+while the AUC's distribution near 0.8 is skewed. The library does not claim nominal coverage
+there; its subgroup rule calls fewer than 30 cases of a class "insufficient data". The
+proportion intervals meet their targets in every scenario.
 """
 
 from __future__ import annotations
