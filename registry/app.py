@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import uuid
 
 from flask import Flask, g, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
-from registry import db, jobs, signing, storage
+from registry import db, health, jobs, signing, storage
 from registry.config import Settings, load_settings
 from registry.logs import configure_logging
+from registry.ratelimit import limiter
 
 logger = logging.getLogger(__name__)
 csrf = CSRFProtect()
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def configure_runtime(settings: Settings) -> db.Database:
@@ -73,10 +76,20 @@ def create_app(settings: Settings | None = None) -> Flask:
         return load_session_user(database, user_id)
 
     csrf.init_app(app)
+    app.config["RATELIMIT_STORAGE_URI"] = settings.ratelimit_storage_url
+    app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    limiter.init_app(app)
+    if settings.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops,
+                                x_proto=settings.proxy_hops, x_host=settings.proxy_hops)
 
     @app.before_request
     def _request_id() -> None:
-        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+        # A caller's id is kept only if it is short and plain (it ends up in the logs).
+        given = request.headers.get("X-Request-Id", "")
+        g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
 
     @app.after_request
     def _headers(response):
@@ -97,5 +110,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
     app.register_blueprint(web_bp)
+    app.register_blueprint(health.bp)
+    csrf.exempt(health.bp)
+    health.instrument(app)
     register_error_handlers(app)
     return app

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     # Jobs measure their own energy with CodeCarbon (offline); the country sets the carbon
     # intensity (ISO 3166-1 alpha-3). Set DMD_ENERGY_TRACKING=false to skip the measurement.
     energy_tracking: bool = True
+    # Password sign-in attempts allowed per client address and per account (limits syntax).
+    login_rate_limit: str = "10 per minute; 100 per day"
+    # Where rate-limit counters live: memory:// (one process) or redis://... (shared).
+    ratelimit_storage_url: str = "memory://"
+    # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+    proxy_hops: int = Field(default=0, ge=0, le=5)
     energy_country: str = Field(default="FRA", pattern=r"^[A-Z]{3}$")
 
     @field_validator("database_url")

@@ -10,6 +10,7 @@ from registry import auth
 from registry.db import unit_of_work
 from registry.errors import InvalidInputError
 from registry.identity import current_actor
+from registry.ratelimit import login_limits
 from registry.schemas import OrganisationOut, TokenIn, TokenOut
 from registry.services import organisations
 from registry.web import bp
@@ -27,6 +28,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@login_limits
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("web.dashboard"))
