@@ -47,6 +47,12 @@ ROUTE_RULES = {
     "api.download_artifact": "artifact:read", "api.device_audit": "audit:read",
     "api.verify_audit": "audit:export", "api.export_audit": "audit:export",
     "api.submit_job": "audit:export", "api.get_job": "job:read",
+    # reviews (#5)
+    "api.list_submissions": "review:read", "api.submit_for_review": "review:submit",
+    "api.get_submission": "review:read", "api.score_domain": "review:assess",
+    "api.record_checklist": "review:assess", "api.ask_question": "review:assess",
+    "api.answer_question": "review:submit", "api.sign_opinion": "review:assess",
+    "api.list_device_opinions": "device:read", "api.verify_opinion": "device:read",
     "api.ethics_grid": "public", "api.device_ethics": "ethics:read",
     "api.save_ethics_answer": "ethics:answer", "api.submit_ethics": "ethics:submit",
     "api.review_ethics": "ethics:review",
@@ -83,6 +89,8 @@ def _fill(rule: str) -> str:
     return rule.replace("<code>", "NOPE").replace("<int:", "<").replace("<job_id>", "nope") \
         .replace("<organisation_id>", "999999").replace("<kpi_id>", "1") \
         .replace("<version_id>", "1").replace("<token_id>", "1").replace("<artifact_id>", "1") \
+        .replace("<submission_id>", "1").replace("<question_id>", "1") \
+        .replace("<opinion_id>", "1") \
         .replace("<evaluation_id>", "1").replace("<deployment_id>", "1") \
         .replace("<batch_id>", "1").replace("<alert_id>", "1").replace("<incident_id>", "1") \
         .replace("<notification_id>", "1")
