@@ -237,16 +237,15 @@ def _kpis_met(ctx: GateContext) -> str | None:
 
 
 def _subgroup_analysis(ctx: GateContext) -> str | None:
-    independent = _evaluations(ctx, INDEPENDENT_KINDS)
     problems = []
     for declared in ctx.subgroups:
         variable = declared["variable"]
-        analysed = [e["subgroup_gaps"][variable] for e in independent
+        analysed = [e["subgroup_gaps"][variable] for e in _evaluations(ctx)
                     if variable in e["subgroup_gaps"]]
         metric, max_gap = declared.get("gap_metric"), declared.get("max_gap")
         if not analysed:
-            problems.append(f"'{variable}': no subgroup analysis on independent data (map the "
-                            f"column '{variable}' as a group column)")
+            problems.append(f"'{variable}': no subgroup analysis yet (map the column "
+                            f"'{variable}' as a group column when uploading results)")
         elif metric and max_gap is not None:
             gaps = [g.get(metric) for g in analysed]
             known = [g for g in gaps if g is not None]
@@ -261,9 +260,9 @@ def _subgroup_analysis(ctx: GateContext) -> str | None:
 
 
 def _calibration_reported(ctx: GateContext) -> str | None:
-    if any(e.get("calibrated") for e in _evaluations(ctx, INDEPENDENT_KINDS)):
+    if any(e.get("calibrated") for e in _evaluations(ctx)):
         return None
-    return ("no calibration computed on independent data: upload scores as probabilities "
+    return ("no calibration computed: upload the scores as probabilities "
             "(binary or risk tasks), or a reviewer may accept another calibration report")
 
 

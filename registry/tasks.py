@@ -22,4 +22,5 @@ def verify_audit_chain(session: Session, actor: Actor, arguments: dict[str, Any]
 
 
 # Area tasks register themselves when their service module is imported.
+import registry.services.evaluations  # noqa: E402,F401  (evaluation.run)
 import registry.services.monitoring  # noqa: E402,F401  (monitoring.analyse_batch, .measure_batch)

@@ -151,3 +151,28 @@ def answer_ethics(session, actor: Actor, device: Device, *stages: str, maturity:
         if not stages or criterion.lifecycle_stage in stages:
             ethics.save_answer(session, actor, device.code, criterion.id, AnswerIn(
                 maturity=maturity, explanation=f"{criterion.id} under way"))
+
+
+def evaluation(session, actor: Actor, device: Device, *, dataset_kind: str = "internal",
+               rows: int = 400, seed: int = 0, groups: tuple[str, ...] = ("sex",)):
+    """A done evaluation of the device's candidate version on synthetic, calibrated results
+    (AUC about 0.95), uploaded through the real service and evaluated at once."""
+    import io
+
+    import numpy as np
+    import pandas as pd
+
+    from registry.schemas.evaluations import EvaluationIn
+    from registry.services import devices, evaluations
+
+    rng = np.random.default_rng(seed)
+    risk = 1 / (1 + np.exp(-(-1.5 + 5.0 * rng.standard_normal(rows))))
+    frame = pd.DataFrame({"sex": rng.choice(["F", "M"], rows),
+                          "truth": (rng.random(rows) < risk).astype(int),
+                          "p": np.round(risk, 4)})
+    version = devices.candidate_version(session, device)
+    return evaluations.submit_evaluation(
+        session, actor, device.code, version.id,
+        EvaluationIn(dataset_kind=dataset_kind, label_column="truth", score_column="p",
+                     positive_label="1", group_columns=list(groups)),
+        io.BytesIO(frame.to_csv(index=False).encode()), "validation.csv", synchronous=True)

@@ -35,6 +35,22 @@ COMPLETE_DEVICE = {
 }
 CARD = {"algorithm": "a", "inputs": "i", "outputs": "o", "decision_threshold": "t",
         "dependencies": "d"}
+# Evaluations facts (registry/services/evaluations.py gate_facts): internal and external
+# evaluations, the primary KPI met, the declared subgroup within its gap, calibration computed.
+EVALUATIONS_DONE = {"evaluations": [
+    {"id": 1, "model_version_id": 1, "dataset_kind": "internal", "n": 500, "level": 0.95,
+     "kpi_verdicts": [], "subgroup_gaps": {}, "calibrated": True},
+    {"id": 2, "model_version_id": 1, "dataset_kind": "external", "n": 900, "level": 0.95,
+     "kpi_verdicts": [{"kpi_id": 7, "verdict": "met", "point_estimate_meets": True}],
+     "subgroup_gaps": {"sex": {"auc": 0.01}}, "calibrated": True},
+]}
+INTERNAL, EXTERNAL = EVALUATIONS_DONE["evaluations"]
+
+
+def _only(*evaluations: dict) -> dict:
+    return {"evaluations": {"evaluations": list(evaluations)}}
+
+
 # Ethics facts (registry/services/ethics.py gate_facts) of a fully answered, reviewed grid.
 ETHICS_DONE = {"grid_version": "3", "assessment": 1, "missing": {s.value: [] for s in Stage},
                "committee_criterion": "ETH-02", "committee_maturity": 2,
@@ -50,10 +66,12 @@ MONITORING_DONE = {"configured_deployments": [1]}
 
 def full_context(**overrides) -> GateContext:
     """A context that satisfies every gate item; tests remove one thing at a time."""
+    evaluations = overrides.pop("evaluations", EVALUATIONS_DONE)
     values = dict(
         device=dict(COMPLETE_DEVICE),
-        kpis=({"is_primary": True},),
-        subgroups=({"variable": "sex", "max_gap": 0.05},),
+        kpis=({"id": 7, "metric": "auc", "comparator": ">=", "threshold": 0.9,
+               "dataset_kind": "external", "is_primary": True},),
+        subgroups=({"variable": "sex", "gap_metric": "auc", "max_gap": 0.05},),
         version={"version": "1", "model_card": dict(CARD)},
         documents=frozenset(i.id for i in GATE_ITEMS),
         deployments=({"go_live_at": "2026-01-01"},),
@@ -61,6 +79,7 @@ def full_context(**overrides) -> GateContext:
         facts={"ethics": ETHICS_DONE, "reviews": REVIEWS_DONE, "monitoring": MONITORING_DONE},
     )
     values.update(overrides)
+    values["facts"] = {**values.get("facts", {}), "evaluations": evaluations}
     return GateContext(**values)
 
 
@@ -115,6 +134,18 @@ RECORD_CASES = [
     ("G5.10", {"device": {**COMPLETE_DEVICE, "udi_di": ""}}, "UDI-DI"),
     ("G6.1", {"deployments": ()}, "deployment"),
     ("G6.1", {"deployments": ({"go_live_at": None},)}, "go-live"),
+    ("G3.3", _only(EXTERNAL), "dataset kind 'internal'"),
+    ("G4.1", {"kpis": ({"id": 7, "metric": "auc", "comparator": ">=", "threshold": 0.9,
+                        "dataset_kind": "internal", "is_primary": True},),
+              **_only({**EXTERNAL, "dataset_kind": "internal"})}, "independent data"),
+    ("G4.2", _only({**EXTERNAL, "kpi_verdicts": [
+        {"kpi_id": 7, "verdict": "inconclusive", "point_estimate_meets": True}]}),
+     "not met with confidence"),
+    ("G4.2", _only({**EXTERNAL, "kpi_verdicts": []}), "not evaluated on external data"),
+    ("G4.3", _only({**EXTERNAL, "subgroup_gaps": {}}), "'sex'"),
+    ("G4.3", _only({**EXTERNAL, "subgroup_gaps": {"sex": {"auc": 0.08}}}),
+     "exceeds the declared maximum"),
+    ("G4.4", _only({**EXTERNAL, "calibrated": False}), "no calibration"),
     ("G1.8", {"facts": {"ethics": {**ETHICS_DONE, "missing": {"S1_NEEDS": ["ETH-03"]}}}},
      "ETH-03"),
     ("G1.8", {"facts": {"ethics": {**ETHICS_DONE, "committee_maturity": 0}}}, "committee"),
@@ -252,7 +283,8 @@ def test_within_plan_needs_a_planned_modification(session, maker, device):
 def test_evidence_of_an_older_version_does_not_count(session, maker, device):
     device.stage = Stage.S3_MODEL
     factories.answer_ethics(session, maker, device, "S3_MODEL")
-    for item in ("G3.2", "G3.3", "G3.4", "G3.5", "G3.6"):
+    factories.evaluation(session, maker, device)  # G3.3: an internal evaluation
+    for item in ("G3.2", "G3.4", "G3.5", "G3.6"):
         attach(session, maker, device.code, item)
     assert devices.gate_status(session, maker, device.code) == []
     devices.create_model_version(session, maker, device.code, ModelVersionIn(
@@ -265,7 +297,8 @@ def test_evidence_of_an_older_version_does_not_count(session, maker, device):
 def test_none_model_change_inherits_parent_evidence(session, maker, device):
     device.stage = Stage.S3_MODEL
     factories.answer_ethics(session, maker, device, "S3_MODEL")
-    for item in ("G3.2", "G3.3", "G3.4", "G3.5", "G3.6"):
+    factories.evaluation(session, maker, device)  # G3.3: an internal evaluation
+    for item in ("G3.2", "G3.4", "G3.5", "G3.6"):
         attach(session, maker, device.code, item)
     devices.create_model_version(session, maker, device.code, ModelVersionIn(
         version="1.0.1", change_type="none_model", change_description="UI text",
