@@ -217,9 +217,7 @@ def reference_frame(session: Session, config: MonitoringConfig) -> pd.DataFrame:
     """The reference set: the configured artifact, else the deployed version's validation data
     (``registry.services.evaluations.reference_frame``)."""
     if config.reference_artifact_id is not None:
-        artifact = session.get(Artifact, config.reference_artifact_id)
-        frame, _ = read_table(storage.get_store().open(artifact.sha256), artifact.filename)
-        return frame
+        return _artifact_frame(session, config.reference_artifact_id)
     from registry.models.evaluations import Evaluation
     from registry.services import evaluations
 
@@ -373,8 +371,13 @@ def upload_labels(session: Session, actor: Actor, batch_id: int, stream: BinaryI
 
 
 def _batch_frame(session: Session, batch: MonitoringBatch) -> pd.DataFrame:
-    artifact = session.get(Artifact, batch.artifact_id)
-    frame, _ = read_table(storage.get_store().open(artifact.sha256), artifact.filename)
+    return _artifact_frame(session, batch.artifact_id)
+
+
+def _artifact_frame(session: Session, artifact_id: int) -> pd.DataFrame:
+    artifact = session.get(Artifact, artifact_id)
+    with storage.get_store().open(artifact.sha256) as stream:
+        frame, _ = read_table(stream, artifact.filename)
     return frame
 
 
@@ -472,8 +475,7 @@ def measure_batch(session: Session, actor: Actor, batch: MonitoringBatch) -> dic
     deployment = session.get(Deployment, batch.deployment_id)
     device = session.get(Device, deployment.device_id)
     config = config_of(session, deployment)
-    artifact = session.get(Artifact, batch.labels_artifact_id)
-    labels, _ = read_table(storage.get_store().open(artifact.sha256), artifact.filename)
+    labels = _artifact_frame(session, batch.labels_artifact_id)
     joined = join_labels(_batch_frame(session, batch), labels, id_column=config.id_column,
                          label_column=LABEL_COLUMN)
     frame = joined.frame

@@ -80,6 +80,27 @@ EXPECTED = {
                       Role.hospital: (D, H), Role.auditor: (D, H), Role.authority: (D, D)},
     "ethics:review": {Role.admin: (D, D), Role.manufacturer: (D, H), Role.reviewer: (A, H),
                       Role.hospital: (D, H), Role.auditor: (D, H), Role.authority: (D, D)},
+    # Monitoring (#7): "own" is the deployment of the own device at the actor's hospital;
+    # "other" a deployment of the other device at an unrelated hospital.
+    "monitoring:read": {Role.admin: (A, A), Role.manufacturer: (A, H), Role.reviewer: (A, H),
+                        Role.hospital: (A, H), Role.auditor: (A, H), Role.authority: (A, A)},
+    "monitoring:configure": {Role.admin: (D, D), Role.manufacturer: (A, H),
+                             Role.reviewer: (D, H), Role.hospital: (D, H), Role.auditor: (D, H),
+                             Role.authority: (D, D)},
+    "monitoring:upload": {Role.admin: (D, D), Role.manufacturer: (D, H), Role.reviewer: (D, H),
+                          Role.hospital: (A, H), Role.auditor: (D, H), Role.authority: (D, D)},
+    "alert:manage": {Role.admin: (D, D), Role.manufacturer: (A, H), Role.reviewer: (D, H),
+                     Role.hospital: (A, H), Role.auditor: (D, H), Role.authority: (D, D)},
+    "incident:report": {Role.admin: (D, D), Role.manufacturer: (A, H), Role.reviewer: (D, H),
+                        Role.hospital: (A, H), Role.auditor: (D, H), Role.authority: (D, D)},
+    # Reviews (#5): "own" is a submission to the reviewer's organisation of a device granted
+    # to it; "other" a submission of the other device to an unrelated notified body.
+    "review:read": {Role.admin: (A, A), Role.manufacturer: (A, H), Role.reviewer: (A, H),
+                    Role.hospital: (D, D), Role.auditor: (A, H), Role.authority: (A, A)},
+    "review:submit": {Role.admin: (D, D), Role.manufacturer: (A, H), Role.reviewer: (D, H),
+                      Role.hospital: (D, H), Role.auditor: (D, H), Role.authority: (D, D)},
+    "review:assess": {Role.admin: (D, D), Role.manufacturer: (D, D), Role.reviewer: (A, H),
+                      Role.hospital: (D, D), Role.auditor: (D, D), Role.authority: (D, D)},
 }
 
 CASES = [
@@ -184,7 +205,92 @@ def perform(session, action, actor, device, world):
         return jobs.get_job(session, actor, job.id)
     if action.startswith("ethics:"):
         return _perform_ethics(session, action, actor, device)
+    if action in MONITORING_ACTIONS:
+        return _perform_monitoring(session, action, actor, device, world)
+    if action.startswith("review:"):
+        return _perform_review(session, action, actor, device, world)
     raise AssertionError(action)
+
+
+def _perform_review(session, action, actor, device, world):
+    from registry.models.reviews import OpinionKind, Submission
+    from registry.schemas.reviews import ScoreIn, SubmissionIn
+    from registry.services import reviews
+
+    body = factories.OrganisationFactory(kind=OrganisationKind.notified_body)
+    if action == "review:submit":
+        return reviews.submit(session, actor, device.code,
+                              SubmissionIn(reviewer_organisation_id=body.id))
+    # Set up without the service (its audit events would not be the actor's).
+    to = world["actors"][Role.reviewer].organisation_id if device is world["own"] else body.id
+    maker = factories.actor_for(Role.manufacturer, device.manufacturer_id)
+    submission = Submission(device_id=device.id, model_version_id=devices.candidate_version(
+        session, device).id, reviewer_organisation_id=to, kind=OpinionKind.hta_opinion,
+        submitted_by=maker.user_id)
+    session.add(submission)
+    session.flush()
+    if action == "review:read":
+        return reviews.get_submission(session, actor, submission.id)
+    return reviews.score_domain(session, actor, submission.id, ScoreIn(
+        domain="D1", score="3", justification="better detection rate in prospective data"))
+
+
+MONITORING_ACTIONS = {"monitoring:read", "monitoring:configure", "monitoring:upload",
+                      "alert:manage", "incident:report"}
+
+
+def _perform_monitoring(session, action, actor, device, world):
+    from datetime import UTC, datetime
+
+    from registry.models import Artifact, Deployment
+    from registry.models.monitoring import MonitoringAlert, MonitoringBatch, MonitoringConfig
+    from registry.schemas.monitoring import BatchIn, IncidentIn, MonitoringConfigIn
+    from registry.services import alerts, incidents
+    from registry.services import monitoring as service
+
+    if device is world["own"]:
+        deployment = session.exec(select(Deployment).where(
+            Deployment.device_id == device.id)).first()
+    else:
+        elsewhere = factories.OrganisationFactory(kind=OrganisationKind.hospital)
+        deployment = factories.deploy(session, device, elsewhere.id)
+    schema = {"id_column": "record_id", "columns": [{"name": "record_id", "kind": "text"},
+                                                    {"name": "score", "kind": "numeric"}]}
+    csv = b"record_id,score\nr1,0.2\nr2,0.9\n"
+    if action == "monitoring:read":
+        return service.list_batches(session, actor, deployment.id)
+    if action == "monitoring:configure":
+        reference = 0
+        if actor.role is Role.manufacturer:
+            reference = artifacts.upload_artifact(session, actor, io.BytesIO(csv), "ref.csv",
+                                                  "text/csv").id
+        return service.configure_monitoring(session, actor, deployment.id, MonitoringConfigIn(
+            batch_schema=schema, reference_artifact_id=reference))
+    if action == "incident:report":
+        return incidents.report_incident(session, actor, device.code, IncidentIn(
+            title="alarm ignored", awareness_at=datetime.now(UTC)))
+    # Set up without the service (its audit events would not be the actor's).
+    maker = factories.actor_for(Role.manufacturer, device.manufacturer_id)
+    reference = Artifact(sha256="0" * 64, size_bytes=len(csv), filename="ref.csv",
+                         organisation_id=maker.organisation_id, uploaded_by=maker.user_id)
+    session.add(reference)
+    session.flush()
+    session.add(MonitoringConfig(deployment_id=deployment.id, batch_schema=schema,
+                                 reference_artifact_id=reference.id, created_by=maker.user_id))
+    session.flush()
+    if action == "monitoring:upload":
+        return service.upload_batch(session, actor, deployment.id, io.BytesIO(csv), "b.csv",
+                                    BatchIn())
+    batch = MonitoringBatch(deployment_id=deployment.id, device_id=device.id,
+                            artifact_id=reference.id)
+    session.add(batch)
+    session.flush()
+    alert = MonitoringAlert(deployment_id=deployment.id, device_id=device.id, rule_id="r",
+                            dedup_key="r:batch", kind="volume_outside", severity="low",
+                            subject="batch", first_batch_id=batch.id, last_batch_id=batch.id)
+    session.add(alert)
+    session.flush()
+    return alerts.acknowledge_alert(session, actor, alert.id, "looking into it")
 
 
 def _perform_ethics(session, action, actor, device):
@@ -214,7 +320,9 @@ def _submitted_ethics(session, maker, device):
 WRITES = {"device:update", "device:publish", "device:transition", "device:create",
           "model_version:create", "evidence:attach", "deployment:create", "grant:manage",
           "gate:waive", "artifact:upload", "organisation:manage", "user:manage",
-          "ethics:answer", "ethics:submit", "ethics:review"}
+          "review:submit", "review:assess",
+          "ethics:answer", "ethics:submit", "ethics:review", "monitoring:configure",
+          "monitoring:upload", "alert:manage", "incident:report"}
 
 
 @pytest.mark.parametrize("role, action, side, expected", CASES)
