@@ -6,7 +6,6 @@ seeded through the service functions, and served by Werkzeug in a daemon thread.
 
 from __future__ import annotations
 
-import io
 import os
 import threading
 from collections.abc import Iterator
@@ -23,13 +22,12 @@ from registry.config import load_settings
 from registry.models import Organisation, OrganisationKind, OutputRole, Regulation, Role, User
 from registry.schemas import (
     DeviceIn,
-    EvidenceIn,
     KpiIn,
     OrganisationIn,
     SubgroupIn,
     UserIn,
 )
-from registry.services import artifacts, devices, organisations
+from registry.services import devices, organisations
 
 PASSWORD = "correct horse battery"
 
@@ -105,10 +103,13 @@ def _seed(database: db.Database) -> Registry:
             is_primary=True))
         devices.set_subgroup(session, manufacturer, code, SubgroupIn(
             variable="sex", levels=["female", "male"], gap_metric="sensitivity", max_gap=0.05))
-        framing = artifacts.upload_artifact(session, manufacturer, io.BytesIO(b"ethics framing"),
-                                            "ethics-framing.pdf", "application/pdf")
-        devices.attach_evidence(session, manufacturer, code,
-                                EvidenceIn(gate_item="G1.8", artifact_id=framing.id))
+        # G1.8 reads the ethics self-assessment: the framing criteria are answered.
+        from registry.schemas.ethics import AnswerIn
+        from registry.services import ethics
+
+        for criterion in ethics.get_grid().by_stage("S1_NEEDS"):
+            ethics.save_answer(session, manufacturer, code, criterion.id,
+                               AnswerIn(maturity=1, explanation="framing under way"))
         return Registry("", maker_user.email, hospital_user.email, PASSWORD, code)
 
 
