@@ -101,6 +101,14 @@ EXPECTED = {
                       Role.hospital: (D, H), Role.auditor: (D, H), Role.authority: (D, D)},
     "review:assess": {Role.admin: (D, D), Role.manufacturer: (D, D), Role.reviewer: (A, H),
                       Role.hospital: (D, D), Role.auditor: (D, D), Role.authority: (D, D)},
+    # Reviews (#5): "own" is a submission to the reviewer's organisation of a device granted
+    # to it; "other" a submission of the other device to an unrelated notified body.
+    "review:read": {Role.admin: (A, A), Role.manufacturer: (A, H), Role.reviewer: (A, H),
+                    Role.hospital: (D, D), Role.auditor: (A, H), Role.authority: (A, A)},
+    "review:submit": {Role.admin: (D, D), Role.manufacturer: (A, H), Role.reviewer: (D, H),
+                      Role.hospital: (D, H), Role.auditor: (D, H), Role.authority: (D, D)},
+    "review:assess": {Role.admin: (D, D), Role.manufacturer: (D, D), Role.reviewer: (A, H),
+                      Role.hospital: (D, D), Role.auditor: (D, D), Role.authority: (D, D)},
 }
 
 CASES = [
@@ -209,7 +217,32 @@ def perform(session, action, actor, device, world):
         return _perform_monitoring(session, action, actor, device, world)
     if action.startswith("review:"):
         return _perform_review(session, action, actor, device, world)
+    if action.startswith("review:"):
+        return _perform_review(session, action, actor, device, world)
     raise AssertionError(action)
+
+
+def _perform_review(session, action, actor, device, world):
+    from registry.models.reviews import OpinionKind, Submission
+    from registry.schemas.reviews import ScoreIn, SubmissionIn
+    from registry.services import reviews
+
+    body = factories.OrganisationFactory(kind=OrganisationKind.notified_body)
+    if action == "review:submit":
+        return reviews.submit(session, actor, device.code,
+                              SubmissionIn(reviewer_organisation_id=body.id))
+    # Set up without the service (its audit events would not be the actor's).
+    to = world["actors"][Role.reviewer].organisation_id if device is world["own"] else body.id
+    maker = factories.actor_for(Role.manufacturer, device.manufacturer_id)
+    submission = Submission(device_id=device.id, model_version_id=devices.candidate_version(
+        session, device).id, reviewer_organisation_id=to, kind=OpinionKind.hta_opinion,
+        submitted_by=maker.user_id)
+    session.add(submission)
+    session.flush()
+    if action == "review:read":
+        return reviews.get_submission(session, actor, submission.id)
+    return reviews.score_domain(session, actor, submission.id, ScoreIn(
+        domain="D1", score="3", justification="better detection rate in prospective data"))
 
 
 def _perform_review(session, action, actor, device, world):
@@ -320,6 +353,7 @@ def _submitted_ethics(session, maker, device):
 WRITES = {"device:update", "device:publish", "device:transition", "device:create",
           "model_version:create", "evidence:attach", "deployment:create", "grant:manage",
           "gate:waive", "artifact:upload", "organisation:manage", "user:manage",
+          "review:submit", "review:assess",
           "review:submit", "review:assess",
           "ethics:answer", "ethics:submit", "ethics:review", "monitoring:configure",
           "monitoring:upload", "alert:manage", "incident:report"}
