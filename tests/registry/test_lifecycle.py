@@ -158,8 +158,9 @@ RECORD_CASES = [
                         "monitoring": MONITORING_DONE}}, "ETH-21"),
     ("G6.5", {"facts": {"ethics": ETHICS_DONE, "monitoring": {"configured_deployments": []}}},
      "configure monitoring"),
-    ("G5.8", {"facts": {"ethics": {**ETHICS_DONE, "submitted": None}}}, "submit"),
-    ("G5.8", {"facts": {"ethics": {**ETHICS_DONE, "submitted": {
+    ("G5.8", {"facts": {"reviews": REVIEWS_DONE, "ethics": {**ETHICS_DONE, "submitted": None}}},
+     "submit"),
+    ("G5.8", {"facts": {"reviews": REVIEWS_DONE, "ethics": {**ETHICS_DONE, "submitted": {
         "number": 2, "unanswered": [], "not_reviewed": ["ETH-40"],
         "blocking_below": ["ETH-08"]}}}}, "review ETH-40; blocking criteria below maturity 2: "
      "ETH-08"),
