@@ -23,7 +23,7 @@ from registry.services import devices, evaluations
 #: Per device: the latent-risk slope (discrimination), prevalence, the operating threshold.
 PROFILES = {
     "DEMO-01": {"slope": 5.0, "prevalence": 0.30, "threshold": 0.27},
-    "DEMO-03": {"slope": 3.4, "prevalence": 0.40, "threshold": 0.30},
+    "DEMO-03": {"slope": 3.4, "prevalence": 0.40, "threshold": 0.08},
     "DEMO-06": {"slope": 1.7, "prevalence": 0.15, "threshold": 0.15},
     "DEMO-07": {"slope": 2.6, "prevalence": 0.25, "threshold": 0.25},
 }
