@@ -109,6 +109,18 @@ EXPECTED = {
                       Role.hospital: (D, H), Role.auditor: (D, H), Role.authority: (D, D)},
     "review:assess": {Role.admin: (D, D), Role.manufacturer: (D, D), Role.reviewer: (A, H),
                       Role.hospital: (D, D), Role.auditor: (D, D), Role.authority: (D, D)},
+    # Catalogue (#10): "own" is a problem report on the own device; the national view and use
+    # cases concern no device (own and other alike).
+    "national:read": {Role.admin: (A, A), Role.manufacturer: (D, D), Role.reviewer: (D, D),
+                      Role.hospital: (D, D), Role.auditor: (D, D), Role.authority: (A, A)},
+    "use_case:write": {Role.admin: (D, D), Role.manufacturer: (D, D), Role.reviewer: (D, D),
+                       Role.hospital: (D, D), Role.auditor: (D, D), Role.authority: (A, A)},
+    "problem_report:read": {Role.admin: (A, A), Role.manufacturer: (A, H),
+                            Role.reviewer: (D, D), Role.hospital: (D, D),
+                            Role.auditor: (D, D), Role.authority: (A, A)},
+    "problem_report:handle": {Role.admin: (D, D), Role.manufacturer: (A, H),
+                              Role.reviewer: (D, D), Role.hospital: (D, D),
+                              Role.auditor: (D, D), Role.authority: (A, A)},
 }
 
 CASES = [
@@ -219,7 +231,35 @@ def perform(session, action, actor, device, world):
         return _perform_review(session, action, actor, device, world)
     if action.startswith("review:"):
         return _perform_review(session, action, actor, device, world)
+    if action in CATALOGUE_ACTIONS:
+        return _perform_catalogue(session, action, actor, device)
     raise AssertionError(action)
+
+
+CATALOGUE_ACTIONS = {"national:read", "use_case:write", "problem_report:read",
+                     "problem_report:handle"}
+
+
+def _perform_catalogue(session, action, actor, device):
+    from registry.models.catalogue import ProblemCategory, ProblemReport, ReporterKind
+    from registry.schemas.catalogue import ProblemReportHandleIn, UseCaseIn
+    from registry.services import catalogue, national, usecases
+
+    if action == "national:read":
+        return national.national_view(session, actor)
+    if action == "use_case:write":
+        return usecases.create_use_case(session, actor, UseCaseIn(
+            code=f"UC-{actor.user_id}-{device.code}", title="Triage aid", theme="ACCESS"))
+    # Set up without the service (a public report needs a published device).
+    report = ProblemReport(device_id=device.id, category=ProblemCategory.safety,
+                           reporter_kind=ReporterKind.patient,
+                           description="the alert never fired on a confirmed case")
+    session.add(report)
+    session.flush()
+    if action == "problem_report:read":
+        return catalogue.get_problem_report(session, actor, report.id)
+    return catalogue.handle_problem_report(session, actor, report.id, ProblemReportHandleIn(
+        status="acknowledged", note="under review"))
 
 
 def _perform_review(session, action, actor, device, world):
@@ -356,7 +396,8 @@ WRITES = {"device:update", "device:publish", "device:transition", "device:create
           "review:submit", "review:assess",
           "review:submit", "review:assess",
           "ethics:answer", "ethics:submit", "ethics:review", "monitoring:configure",
-          "monitoring:upload", "alert:manage", "incident:report"}
+          "monitoring:upload", "alert:manage", "incident:report",
+          "use_case:write", "problem_report:handle"}
 
 
 @pytest.mark.parametrize("role, action, side, expected", CASES)
