@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import click
@@ -31,19 +32,26 @@ def _fail(problems) -> click.ClickException:
     lines = "\n".join(f"  - {problem}" for problem in problems)
     count = len(problems)
     head = f"{count} problem{'s' if count > 1 else ''} with the input"
-    if any("row" in problem for problem in problems):
+    if any(re.search(r"\brows? \d", problem) for problem in problems):
         head += " (rows counted from 1, the first row after the header)"
     return click.ClickException(f"{head}:\n{lines}")
 
 
 def _read(file: Path):
-    from evaluation.errors import EvaluationInputError
-    from evaluation.tables import read_table
+    """The file as a data frame, read as the registry reads uploads, rows numbered from 1."""
+    import pandas as pd
 
+    from registry.errors import InvalidInputError
+    from registry.uploads import read_table
+
+    if not file.is_file():
+        raise _fail([f"file {file}: not found (or not a regular file)"])
     try:
-        return read_table(file)
-    except EvaluationInputError as error:
-        raise _fail(error.problems) from None
+        frame = read_table(file.read_bytes(), file.name)
+    except InvalidInputError as error:
+        raise _fail([error.detail]) from None
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
+    return frame
 
 
 def _matches(value, text: str) -> bool:
@@ -344,3 +352,34 @@ def compare_command(file, label, scores, positive, as_json):
 
 
 COMMANDS += [evaluate_command, compare_command]
+
+
+# --- registry side: retention of uploaded validation rows ---------------------------------------
+
+
+@click.group("evaluations")
+def evaluations_group() -> None:
+    """Evaluations stored in the registry."""
+
+
+@evaluations_group.command("purge")
+@click.option("--days", type=click.IntRange(min=1), default=None,
+              help="Retention period in days (default: DMD_RAW_RETENTION_DAYS).")
+def purge_command(days: int | None) -> None:
+    """Delete uploaded validation files older than the retention period; results, hashes and
+    the audit trail stay."""
+    from registry import db
+    from registry.auth import SYSTEM
+    from registry.commands import runtime
+    from registry.services.evaluations import purge_raw_files
+
+    settings, _ = runtime()
+    retention = days or settings.raw_retention_days
+    with db.unit_of_work() as session:
+        purged = purge_raw_files(session, SYSTEM, retention_days=retention)
+        ids = [e.id for e in purged]
+    click.echo(f"{len(ids)} raw validation file(s) older than {retention} days deleted"
+               + (f" (evaluations {', '.join(map(str, ids))})" if ids else ""))
+
+
+COMMANDS.append(evaluations_group)

@@ -193,15 +193,15 @@ def write(tmp_path: Path, name: str, content: bytes) -> Path:
             "no row has the positive value '1'",
         ),
         ("empty.csv", b"", "--score p", "the file is empty"),
-        ("header.csv", b"outcome,p\n", "--score p", "the data frame has no rows"),
-        ("ragged.csv", b"outcome,p\n1,0.2\n0\n", "--score p", "may be truncated"),
+        ("header.csv", b"outcome,p\n", "--score p", "the file has column names but no data rows"),
+        ("ragged.csv", b"outcome,p\n1,0.2\n0\n", "--score p", "Expected 2 columns, got 1"),
         (
             "latin1.csv",
             "outcome,p,name\n1,0.2,\xe9\n0,0.4,a\n".encode("latin-1"),
             "--score p",
-            "not UTF-8 encoded",
+            "not UTF-8 text (byte 0xe9 on line 2)",
         ),
-        ("cut.parquet", b"PAR1" + b"\0" * 40, "--score p", "not a readable Parquet file"),
+        ("cut.parquet", b"PAR1" + b"\0" * 40, "--score p", "not a complete Parquet file"),
         ("logit.csv", b"outcome,p\n1,2.5\n0,-1.0\n", "--score p", "give the operating threshold"),
     ],
 )
@@ -219,7 +219,7 @@ def test_truncated_parquet_and_missing_file_are_refused(tmp_path, frame):
     for target in (cut, tmp_path / "absent.csv"):
         result = run(COMPARE, target)
         assert result.exit_code == 1
-        assert "not a readable Parquet file" in result.output or "not found" in result.output
+        assert "not a complete Parquet file" in result.output or "not found" in result.output
 
 
 def test_compare_reports_problems_of_both_scores_and_needs_two(tmp_path):
