@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -71,6 +72,23 @@ class ArtifactStore:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+
+    def sweep(self, known: set[str], older_than_s: float) -> list[Path]:
+        """Remove what a killed process left behind: temporary upload files, and blobs that no
+        artifact row names. Only files older than ``older_than_s`` go: a younger one may belong
+        to a transaction that is still running."""
+        removed: list[Path] = []
+        if not self.root.exists():
+            return removed
+        cutoff = time.time() - older_than_s
+        for path in self.root.rglob("*"):
+            if not path.is_file() or path.stat().st_mtime > cutoff:
+                continue
+            orphan_blob = len(path.name) == 64 and path.name not in known
+            if path.name.startswith(".upload-") or orphan_blob:
+                path.unlink(missing_ok=True)
+                removed.append(path)
+        return removed
 
     def open(self, sha256: str) -> BinaryIO:
         return self.path_for(sha256).open("rb")

@@ -51,3 +51,23 @@ def restore_command(backup_file: str) -> None:
 
 
 COMMANDS.extend([backup_command, restore_command])
+
+
+@click.command("sweep-artifacts")
+@click.option("--older-than-minutes", default=60.0, show_default=True, type=float,
+              help="Leave younger files alone: they may belong to an upload in progress")
+def sweep_artifacts_command(older_than_minutes: float) -> None:
+    """Delete artifact files no committed row accounts for (left by a killed process)."""
+    from registry import db
+    from registry.commands import runtime
+    from registry.services import artifacts
+
+    runtime()
+    with db.unit_of_work() as session:
+        removed = artifacts.sweep_orphans(session, older_than_minutes * 60)
+    for path in removed:
+        click.echo(f"removed {path}")
+    click.echo(f"{len(removed)} orphan file(s) removed")
+
+
+COMMANDS.append(sweep_artifacts_command)

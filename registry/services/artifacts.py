@@ -56,3 +56,10 @@ def get_artifact(session: Session, actor: Actor, artifact_id: int) -> Artifact:
 
 def open_artifact(artifact: Artifact) -> BinaryIO:
     return storage.get_store().open(artifact.sha256)
+
+
+def sweep_orphans(session: Session, older_than_s: float = 3600) -> list[str]:
+    """Delete blobs and temporary files that no committed artifact row accounts for (left by a
+    process killed mid-upload); returns the paths removed."""
+    known = set(session.exec(select(Artifact.sha256)).all())
+    return [str(p) for p in storage.get_store().sweep(known, older_than_s)]
