@@ -138,6 +138,18 @@ def submissions_of_device(session: Session, actor: Actor, device: Device) -> lis
     return [s for s in rows if _may_read(session, actor, s, device)]
 
 
+def get_document(session: Session, actor: Actor, submission_id: int,
+                 artifact_id: int) -> Artifact:
+    """A document of a submission, for whoever may read the submission (documents joined by an
+    answer are not gate evidence, so the artifact rules alone would hide them from the
+    reviewer). Raises NotFoundError otherwise."""
+    submission, _ = get_submission(session, actor, submission_id)
+    artifact = session.get(Artifact, artifact_id)
+    if artifact is None or artifact_id not in submission.artifact_ids:
+        raise NotFoundError(f"document {artifact_id} is not part of submission {submission_id}")
+    return artifact
+
+
 def scores_of(session: Session, submission: Submission) -> list[DomainScore]:
     return list(session.exec(select(DomainScore).where(DomainScore.submission_id == submission.id)
                              .order_by(DomainScore.domain)))
@@ -216,7 +228,7 @@ def _reviewing_organisation(session: Session, organisation_id: int) -> Organisat
     return org
 
 
-def _device_artifacts(session: Session, device: Device) -> list[int]:
+def device_documents(session: Session, device: Device) -> list[int]:
     """Documents attached as evidence to the device, oldest first, without repeats."""
     ids = session.exec(select(Evidence.artifact_id).where(
         Evidence.device_id == device.id, Evidence.artifact_id.is_not(None)).order_by(Evidence.id))
@@ -252,7 +264,7 @@ def submit(session: Session, actor: Actor, code: str, data: SubmissionIn) -> Sub
         _check_ids("evaluation_ids", data.evaluation_ids, set(of_device),
                    f"finished evaluations of {code}")
         evaluations = [of_device[i] for i in data.evaluation_ids]
-    artifact_ids = _device_artifacts(session, device)
+    artifact_ids = device_documents(session, device)
     if data.artifact_ids is not None:
         owned = set(session.exec(select(Artifact.id).where(
             Artifact.id.in_(data.artifact_ids),
