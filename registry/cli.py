@@ -67,6 +67,7 @@ def serve(host: str, port: int) -> None:
     from registry.app import create_app
 
     app = create_app(_settings())
+    _reap_lost_jobs()
     click.echo(f"DMD Registry on http://{host}:{port}/")
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
@@ -193,9 +194,18 @@ def worker(concurrency: int) -> None:
         raise click.ClickException("DMD_BROKER_URL is not set; jobs run in-process without it")
     from registry.jobs import get_runner
 
+    _reap_lost_jobs()
     celery = get_runner().celery
     celery.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}",
                         "--pool=solo" if concurrency == 1 else "--pool=prefork"])
+
+
+def _reap_lost_jobs() -> None:
+    """Jobs left "running" by a dead process of this host are marked failed (retryable)."""
+    from registry import db, jobs
+
+    with db.unit_of_work() as session:
+        jobs.reap_lost_jobs(session)
 
 
 @main.command("check-config")

@@ -7,17 +7,19 @@ or the error on the Job row, so callers poll one place.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from registry import auth, db
 from registry.auth import Actor, Permission
-from registry.errors import InvalidInputError, NotFoundError, RegistryError
+from registry.errors import ConflictError, InvalidInputError, NotFoundError, RegistryError
 from registry.models import Job, User, utcnow
 
 logger = logging.getLogger(__name__)
@@ -147,15 +149,75 @@ class _EnergyMeter:
         return False
 
 
+WORKER_LOST = ("worker lost: process {worker} ended while running the job; nothing it did "
+               "was committed. Retry it (POST /api/v1/jobs/{id}/retry or dmd-registry jobs "
+               "retry {id})")
+
+
+def _this_worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+WORKER = _this_worker()
+
+
+def _alive(worker: str) -> bool | None:
+    """Whether the process named ``host:pid`` is alive; None when it runs on another host."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_lost_jobs(session: Session) -> list[Job]:
+    """Mark as failed the running jobs whose process on this host has died (a killed worker
+    leaves them "running" for ever); other hosts reap their own when their workers start."""
+    lost = []
+    for job in session.exec(select(Job).where(Job.status == "running")):
+        if job.worker and job.worker != WORKER and _alive(job.worker) is False:
+            job.status, job.finished_at = "failed", utcnow()
+            job.error = WORKER_LOST.format(worker=job.worker, id=job.id)
+            session.add(job)
+            lost.append(job)
+    if lost:
+        logger.warning("marked %d job(s) of dead workers as failed: %s", len(lost),
+                       ", ".join(j.id for j in lost))
+    return lost
+
+
+def retry(session: Session, actor: Actor, job_id: str) -> Job:
+    """Queue a failed job the actor may see again (same arguments), after the commit."""
+    return requeue(session, get_job(session, actor, job_id))
+
+
+def requeue(session: Session, job: Job) -> Job:
+    job_id = job.id
+    if job.status != "failed":
+        raise ConflictError(f"job {job_id} is {job.status}; only a failed job can be retried")
+    job.status, job.error, job.result, job.finished_at = "queued", "", None, None
+    session.add(job)
+    db.after_commit(session, lambda: get_runner().dispatch(job.id))
+    return job
+
+
 def run_job(job_id: str) -> str:
     """Run one job to completion and record the outcome; returns the final status."""
     with db.unit_of_work() as session:
         job = session.get(Job, job_id)
         if job is None:
             raise NotFoundError(f"job {job_id} not found")
-        if job.status == "succeeded":
-            return job.status  # a redelivered message: the work is already done
+        if job.status in ("succeeded", "failed"):
+            # A redelivered message: the work is done, or it failed and waits for someone to
+            # decide on a retry (which queues it again).
+            return job.status
         job.status, job.started_at, job.attempts = "running", utcnow(), job.attempts + 1
+        job.worker = WORKER
         session.add(job)
         name, arguments, user_id = job.name, dict(job.arguments), job.submitted_by
     started = utcnow()

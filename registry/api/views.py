@@ -447,3 +447,11 @@ def get_job(job_id: str):
     with unit_of_work() as session:
         return out(JobOut, jobs.get_job(session, current_actor(session), job_id))
 
+
+@api_route(bp, "POST", "/jobs/<job_id>/retry", summary="Queue a failed job again",
+           permission=P.JOB_READ, response=JobOut, status=202, tag="jobs")
+def retry_job(job_id: str):
+    with unit_of_work() as session:
+        job = jobs.retry(session, current_actor(session), job_id)
+        body = out(JobOut, job)
+    return body, 202, {"Location": url_for(".get_job", job_id=job_id)}

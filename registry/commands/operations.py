@@ -71,3 +71,49 @@ def sweep_artifacts_command(older_than_minutes: float) -> None:
 
 
 COMMANDS.append(sweep_artifacts_command)
+
+
+@click.group("jobs")
+def jobs_group() -> None:
+    """Jobs whose process died, and retries."""
+
+
+@jobs_group.command("reap")
+def jobs_reap() -> None:
+    """Mark jobs left running by dead processes of this host as failed (and retryable)."""
+    from registry import db, jobs
+    from registry.commands import runtime
+
+    runtime()
+    with db.unit_of_work() as session:
+        lost = jobs.reap_lost_jobs(session)
+        for job in lost:
+            click.echo(f"{job.id} {job.name}: {job.error.split(';')[0]}")
+    click.echo(f"{len(lost)} lost job(s) marked failed")
+
+
+@jobs_group.command("retry")
+@click.argument("job_id")
+def jobs_retry(job_id: str) -> None:
+    """Queue a failed job again with the same arguments (as the system)."""
+    from registry import db, jobs
+    from registry.commands import runtime
+    from registry.errors import RegistryError
+    from registry.models import Job
+
+    runtime()
+    try:
+        with db.unit_of_work() as session:
+            job = session.get(Job, job_id)
+            if job is None:
+                raise click.ClickException(f"job {job_id} not found")
+            jobs.requeue(session, job)
+    except RegistryError as exc:
+        raise click.ClickException(exc.detail) from None
+    jobs.get_runner().wait(job_id, timeout=3600)
+    with db.unit_of_work() as session:
+        job = session.get(Job, job_id)
+        click.echo(f"job {job_id} {job.status}" + (f": {job.error}" if job.error else ""))
+
+
+COMMANDS.append(jobs_group)

@@ -444,6 +444,9 @@ class Job(SQLModel, table=True):
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
     device_id: int | None = Field(default=None, foreign_key="device.id")
     attempts: int = 0
+    # host:pid of the process running it, so a job whose process died can be told apart from
+    # one that is still running (see registry.jobs.reap_lost_jobs).
+    worker: str = Field(default="", max_length=120)
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = None
     finished_at: datetime | None = None

@@ -432,6 +432,7 @@ class JobOut(Out):
     result: dict[str, Any] | None
     error: str
     attempts: int
+    worker: str
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

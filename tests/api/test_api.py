@@ -46,7 +46,11 @@ ROUTE_RULES = {
     "api.waive": "gate:waive", "api.upload_artifact": "artifact:upload",
     "api.download_artifact": "artifact:read", "api.device_audit": "audit:read",
     "api.verify_audit": "audit:export", "api.export_audit": "audit:export",
-    "api.submit_job": "audit:export", "api.get_job": "job:read",
+    "api.submit_job": "audit:export", "api.get_job": "job:read", "api.retry_job": "job:read",
+    # dossiers (#9)
+    "api.build_dossier": "dossier:build", "api.list_dossiers": "dossier:read",
+    "api.get_dossier": "dossier:read", "api.download_dossier": "dossier:read",
+    "api.verify_dossier": "dossier:read",
     # reviews (#5)
     "api.list_submissions": "review:read", "api.submit_for_review": "review:submit",
     "api.get_submission": "review:read", "api.score_domain": "review:assess",
