@@ -589,6 +589,19 @@ def postmarket_statuses(session: Session, device_ids: list[int]) -> dict[int, st
             for device in session.exec(select(Device).where(Device.id.in_(device_ids)))}
 
 
+def visible_statuses(session: Session, actor: Actor, devices: list[Device]) -> dict[int, str]:
+    """The post-market status of the listed devices whose monitoring the actor may read
+    (monitoring is not public: others get no entry)."""
+    if actor.is_anonymous or not auth.allows(actor, Permission.MONITORING_READ):
+        return {}
+    shown = {d.id for d in devices if can_see_deployment(session, actor, None, d)}
+    if actor.role is Role.hospital:
+        shown = set(session.exec(select(Deployment.device_id).where(
+            Deployment.hospital_id == actor.organisation_id,
+            Deployment.device_id.in_([d.id for d in devices]))).all())
+    return postmarket_statuses(session, sorted(shown)) if shown else {}
+
+
 def get_status(session: Session, actor: Actor, code: str) -> dict[str, Any]:
     from registry.services import devices
 

@@ -55,6 +55,12 @@ def device_list():
             page, total = devices.list_devices(session, actor, filters)
             names = organisation_names(session, actor) if not actor.is_anonymous else {}
             rows = [device_row(d, names) for d in page]
+            # Post-market status (issue #7), for the devices whose monitoring the actor reads.
+            from registry.services.monitoring import visible_statuses
+
+            statuses = visible_statuses(session, actor, page)
+            for row in rows:
+                row["postmarket"] = statuses.get(row["id"])
     offset = filters.offset if filters else 0
     return render_template(
         "devices.html", devices=rows, total=total, offset=offset,

@@ -80,6 +80,12 @@ def test_hospital_uploads_a_drifted_batch_and_acknowledges_the_alert(page: Page,
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Inbox")) \
         .to_contain_text("2")
 
+    # The device list shows the move too.
+    page.get_by_role("link", name="Devices", exact=True).click()
+    expect(page.get_by_role("row").filter(has_text=registry_server.s1_device)) \
+        .to_contain_text("Action needed")
+    page.go_back()
+
     row = alerts.get_by_role("row").filter(has_text="drift-share")
     row.get_by_label("Comment").fill("radiology checks the referral change")
     row.get_by_role("button", name="Acknowledge").click()
