@@ -15,7 +15,7 @@ from evaluation import hta
 from registry.auth import Actor
 from registry.models import Device, SubgroupVariable
 from registry.models.evaluations import EvaluationStatus
-from registry.services import evaluations
+from registry.services import ethics, evaluations
 
 
 def finished_evaluations(session: Session, actor: Actor, version_ids: set[int]) -> list:
@@ -27,29 +27,22 @@ def finished_evaluations(session: Session, actor: Actor, version_ids: set[int]) 
 
 
 def latest_ethics_assessment(session: Session, device: Device) -> dict[str, Any] | None:
-    """The device's latest ethics self-assessment as plain data, if the ethics area has one.
-
-    The ethics tables (#6) were being written while this was built: read them defensively, by
-    the column names they are expected to have, and say nothing rather than guess.
-    """
-    from registry.models import ethics
-
-    table = getattr(ethics, "EthicsAssessment", None)
-    if table is None or not hasattr(table, "device_id"):
+    """The device's ethics self-assessment the reviewer should read (the latest submitted one,
+    else the draft) with its grid score, as plain data; None when there is none."""
+    submitted = ethics.submitted_of(session, device)
+    shown = submitted or ethics.newest_of(session, device)
+    if shown is None:
         return None
-    row = session.exec(
-        select(table).where(table.device_id == device.id).order_by(table.id.desc()).limit(1)
-    ).first()
-    if row is None:
-        return None
-    data = row.model_dump()
-    keep = ("id", "status", "score", "score_percent", "blocking_below", "reviewed_at",
-            "grid_version", "submitted_at")
-    return {k: _plain(data[k]) for k in keep if k in data}
-
-
-def _plain(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
+    reviews = ethics.reviews_of(session, shown) if shown is submitted else {}
+    scores = ethics.score_dict(ethics.get_grid(shown.grid_version),
+                               ethics.answers_of(session, shown), reviews)
+    pending = (ethics.gate_facts(session, device, None, set())["submitted"] or {}) \
+        if shown is submitted else {}
+    return {"id": shown.id, "number": shown.number, "status": shown.status.value,
+            "grid_version": shown.grid_version, "score_percent": scores["overall"]["pct"],
+            "blocking_below": pending.get("blocking_below", []),
+            "not_reviewed": pending.get("not_reviewed", []),
+            "unanswered": pending.get("unanswered", [])}
 
 
 def prefill(session: Session, device: Device, found: list,
@@ -74,7 +67,7 @@ def prefill(session: Session, device: Device, found: list,
     flags = [flag for ev in found for flag in subgroup_flags(ev, declared, gaps.get(ev.id, {}))]
     suggestions = {"D3": _suggest_d3(evidence), "D7": _suggest_d7(kpis, flags)}
     if ethics_assessment is not None:
-        suggestions["D6"] = _suggest_d6(ethics_assessment)
+        suggestions["D6"] = _suggest_d6(ethics_assessment, flags)
     return {"evidence": evidence, "kpis": kpis, "subgroup_flags": flags,
             "ethics": ethics_assessment, "suggestions": suggestions,
             "notes": _notes(found, ethics_assessment)}
@@ -139,14 +132,22 @@ def _suggest_d7(kpis: list[dict[str, Any]], flags: list[dict[str, Any]]) -> dict
                                     f"{len(flags)} subgroup flag(s) or KPIs not all met"}
 
 
-def _suggest_d6(assessment: dict[str, Any]) -> dict[str, Any]:
-    # hta.md 6.2 D6 anchors on the grid score (percent).
-    percent = assessment.get("score_percent", assessment.get("score"))
-    if not isinstance(percent, int | float):
-        return {"score": "ND", "reason": "ethics self-assessment without a grid score"}
-    percent = percent * 100 if percent <= 1 else percent
+def _suggest_d6(assessment: dict[str, Any], flags: list[dict[str, Any]]) -> dict[str, Any]:
+    """hta.md 6.2 D6 anchors on the ethics grid score; subgroup flags are equity questions the
+    reviewer weighs there too."""
+    percent = assessment.get("score_percent")
+    equity = f"; {len(flags)} subgroup flag(s) to weigh for equity" if flags else ""
+    if assessment["status"] != "submitted" or percent is None:
+        return {"score": "ND", "reason": "the ethics self-assessment is not submitted" + equity}
+    percent *= 100
+    if assessment["blocking_below"]:
+        # Anchor 2 needs every blocking criterion at maturity >= 2.
+        return {"score": "1", "reason": f"grid {percent:.0f}%, blocking criteria below "
+                f"maturity 2: {', '.join(assessment['blocking_below'])}" + equity}
     score = 1 if percent < 40 else 2 if percent < 70 else 3 if percent < 90 else 4
-    return {"score": str(score), "reason": f"ethics grid score {percent:.0f}%"}
+    if score == 4 and (assessment["not_reviewed"] or assessment["unanswered"]):
+        score = 3  # anchor 4 also needs every criterion reviewed
+    return {"score": str(score), "reason": f"ethics grid score {percent:.0f}%" + equity}
 
 
 def _notes(found: list, ethics_assessment: dict[str, Any] | None) -> list[str]:

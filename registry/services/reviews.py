@@ -179,6 +179,13 @@ def device_opinions(session: Session, actor: Actor, device: Device) -> list[Opin
                              .order_by(Opinion.id)))
 
 
+def user_names(session: Session, user_ids: set[int]) -> dict[int, str]:
+    """Names of the reviewers who scored (shown beside their scores)."""
+    if not user_ids:
+        return {}
+    return dict(session.exec(select(User.id, User.name).where(User.id.in_(user_ids))).all())
+
+
 def may_see_scores(actor: Actor) -> bool:
     """Reviewers' working scores stay with the reviewing side until an opinion is signed."""
     return actor.role is not Role.manufacturer

@@ -105,6 +105,9 @@ def review_page(session, actor: Actor, submission_id: int) -> dict[str, Any]:
     see_scores = reviews.may_see_scores(actor)
     scores = {s.domain: dump(ScoreOut, s) for s in reviews.scores_of(session, submission)} \
         if see_scores else {}
+    scorers = reviews.user_names(session, {s["scored_by"] for s in scores.values()})
+    for score in scores.values():
+        score["scorer"] = scorers.get(score["scored_by"], "")
     suggestions = submission.prefill.get("suggestions", {})
     domains = [{"code": d.code, "name": d.name, "critical": d.critical,
                 "anchors": list(enumerate(d.anchors)),

@@ -466,3 +466,36 @@ def test_gate_g5_2_accepts_an_hta_opinion_when_no_notified_body_is_needed():
     waived = GateContext(device={"regulation": "MDR", "risk_class": "IIb"},
                          waivers=frozenset({"G5.2"}))
     assert item.evaluate(waived) is None
+
+
+# --- pre-fill from the other areas' real services -------------------------------------------
+
+
+def test_prefill_reads_a_real_evaluation(session, world):
+    evaluation = factories.evaluation(session, world["maker"], world["device"],
+                                      dataset_kind="external")
+    prefill = submit(session, world).prefill
+    assert prefill["evidence"] == [{"evaluation_id": evaluation.id, "dataset_kind": "external",
+                                    "site": evaluation.site, "level": "L2",
+                                    "level_name": "external retrospective validation",
+                                    "guidelines": ["TRIPOD+AI", "STARD-AI"]}]
+    assert [(k["metric"], k["verdict"], k["estimate"]) for k in prefill["kpis"]] == [
+        (v["metric"], v["verdict"], v["estimate"]) for v in evaluation.kpi_verdicts]
+
+
+@pytest.mark.parametrize("maturity, submitted, score, words", [
+    (2, True, "2", "ethics grid score 67%"),
+    (3, True, "3", "ethics grid score 100%"),  # 4 needs every criterion reviewed
+    (3, False, "ND", "not submitted"),
+])
+def test_prefill_suggests_d6_from_the_ethics_grid(session, world, maturity, submitted, score,
+                                                  words):
+    from registry.services import ethics
+
+    factories.answer_ethics(session, world["maker"], world["device"], maturity=maturity)
+    if submitted:
+        ethics.submit_assessment(session, world["maker"], world["device"].code)
+    prefill = submit(session, world).prefill
+    assert prefill["ethics"]["status"] == ("submitted" if submitted else "draft")
+    assert prefill["suggestions"]["D6"]["score"] == score
+    assert words in prefill["suggestions"]["D6"]["reason"]
