@@ -221,33 +221,31 @@ def reference_frame(session: Session, config: MonitoringConfig) -> pd.DataFrame:
     from registry.models.evaluations import Evaluation
     from registry.services import evaluations
 
-    return evaluations.reference_frame(session, session.get(Evaluation,
-                                                            config.reference_evaluation_id))
+    frame = evaluations.reference_frame(session, session.get(Evaluation,
+                                                             config.reference_evaluation_id))
+    # The evaluations area names the mapped columns y_score, id, site; batches use the
+    # deployment's own names.
+    rename = {"y_score": config.score_column, "id": config.id_column}
+    if config.site_column:
+        rename["site"] = config.site_column
+    return frame.rename(columns={k: v for k, v in rename.items() if v not in frame})
 
 
 # --- reading uploads --------------------------------------------------------------------------
 
 
-def read_table(stream: BinaryIO, filename: str) -> tuple[pd.DataFrame, str]:
-    """Read a CSV or Parquet upload into a frame; InvalidInputError says what is wrong.
+def read_table(stream: BinaryIO, filename: str, *,
+               check_identifiers: bool = True) -> tuple[pd.DataFrame, str]:
+    """Read a CSV or Parquet upload with the registry's one reader (``registry.uploads``:
+    size limit, encoding, truncation, direct identifiers refused); InvalidInputError says what
+    is wrong. Returns the frame and its format."""
+    from registry import uploads
 
-    Written here because no shared upload reader exists yet in registry/ (see the report).
-    """
-    kind = FORMATS.get(PurePath(filename or "").suffix.lower())
-    if kind is None:
+    if PurePath(filename or "").suffix.lower() not in FORMATS:
         raise InvalidInputError(f"file {filename!r} must be a .csv or .parquet file")
-    content = stream.read()
-    if not content:
-        raise InvalidInputError(f"file {filename!r} is empty; upload a file with a header and "
-                                "rows")
-    try:
-        if kind == "csv":
-            frame = pd.read_csv(io.BytesIO(content))
-        else:
-            frame = pd.read_parquet(io.BytesIO(content))
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise InvalidInputError(f"file {filename!r} cannot be read as {kind}: {exc}") from None
-    return frame, kind
+    data = uploads.read_limited(stream, storage.get_store().max_bytes)
+    read = uploads.load_table if check_identifiers else uploads.read_table
+    return read(data, filename), uploads.detect_format(data, filename)
 
 
 def _store_artifact(session: Session, actor: Actor, content: bytes, filename: str,
@@ -377,7 +375,7 @@ def _batch_frame(session: Session, batch: MonitoringBatch) -> pd.DataFrame:
 def _artifact_frame(session: Session, artifact_id: int) -> pd.DataFrame:
     artifact = session.get(Artifact, artifact_id)
     with storage.get_store().open(artifact.sha256) as stream:
-        frame, _ = read_table(stream, artifact.filename)
+        frame, _ = read_table(stream, artifact.filename, check_identifiers=False)
     return frame
 
 

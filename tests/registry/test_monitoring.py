@@ -371,3 +371,36 @@ def test_g65_needs_monitoring_of_the_candidate_version(session, world):
     configure(session, world)
     unmet = {u.id for u in devices.gate_status(session, world["maker"], world["device"].code)}
     assert "G6.5" not in unmet
+
+
+def test_reference_can_be_the_deployed_versions_validation(session, world):
+    """The evaluations area's validation rows serve as reference; their score column (renamed
+    y_score there) is compared with the batch's own score column."""
+    from registry.schemas.evaluations import EvaluationIn
+    from registry.services import evaluations
+
+    validation = make_frame(400, seed=1).assign(truth=lambda f: (f["score"] > 0.3).astype(int))
+    evaluation = evaluations.submit_evaluation(
+        session, world["maker"], world["device"].code, world["deployment"].model_version_id,
+        EvaluationIn(dataset_kind="external", label_column="truth", score_column="score",
+                     positive_label="1", threshold=0.5, id_column="record_id"),
+        io.BytesIO(csv_bytes(validation)), "validation.csv", synchronous=True)
+    configure(session, world, reference_artifact_id=None, reference_evaluation_id=evaluation.id)
+    batch = upload_and_analyse(session, world, make_frame(300, seed=3, age_shift=12))
+    assert batch.status == "done", batch.error
+    assert batch.results["drift"]["prediction"]["column"] == "score"
+    assert batch.results["drift"]["prediction"]["skipped_reason"] is None
+    age = next(c for c in batch.results["drift"]["columns"] if c["column"] == "age")
+    assert age["drifted"] is True
+    with pytest.raises(InvalidInputError, match="not an evaluation of this device"):
+        configure(session, world, reference_artifact_id=None, reference_evaluation_id=999999)
+
+
+def test_webhook_setting_must_be_an_http_url(tmp_path):
+    from registry.config import load_settings
+    from registry.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="DMD_ALERT_WEBHOOK_URL"):
+        load_settings(instance_dir=tmp_path, alert_webhook_url="ftp://alerts.example")
+    settings = load_settings(instance_dir=tmp_path, alert_webhook_url="https://hooks.example/x")
+    assert settings.alert_webhook_url == "https://hooks.example/x"
