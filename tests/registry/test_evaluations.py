@@ -338,3 +338,42 @@ def test_purge_deletes_raw_rows_and_keeps_results_hashes_and_chain(connection):
 
         with pytest.raises(ConflictError, match="retention"):
             evaluations.reference_frame(s, kept)
+
+
+# --- direct identifiers: the NIR key rule ------------------------------------------------------
+
+
+def _nir(body: str) -> str:
+    """A NIR with the key computed by hand: 97 - (number mod 97), Corsica 2A/2B as 19/18."""
+    number = int(body.replace("2A", "19").replace("2B", "18"))
+    return f"{body}{97 - number % 97:02d}"
+
+
+@pytest.mark.parametrize("body", ["1841275116001", "18502" "2A" "004" "017",
+                                  "1650599350042", "29009" "2B" "001123", "2781199123456"])
+def test_nir_with_a_valid_key_is_refused_and_a_wrong_key_is_not(body):
+    from registry.uploads import identifier_problems, nir_key_is_valid
+
+    valid = _nir(body)
+    wrong = valid[:-2] + f"{(int(valid[-2:]) + 1) % 97:02d}"
+    assert nir_key_is_valid(valid) and not nir_key_is_valid(wrong)
+    assert nir_key_is_valid(f"{valid[0]} {valid[1:3]} {valid[3:5]} {valid[5:7]} {valid[7:10]} "
+                            f"{valid[10:13]} {valid[13:]}")
+    refused = identifier_problems(pd.DataFrame({"ref": [valid] * 5}))
+    assert refused == ["column 'ref' holds French social security numbers (NIR with a valid key)"]
+    assert identifier_problems(pd.DataFrame({"ref": [wrong] * 5})) == []
+
+
+def test_pseudonymous_ids_years_and_age_bands_are_accepted():
+    from registry.uploads import identifier_problems
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({
+        "patient_id": rng.integers(10**14, 10**15, 500),  # 15-digit pseudonyms, ~1% valid keys
+        "birth_year": rng.integers(1930, 2000, 500),
+        "date_naissance": rng.integers(1930, 2000, 500).astype(str),  # a year only
+        "age_band": rng.choice(["50-59", "60-69"], 500),
+        "exam_date": "2025-03-14",
+        "site_name": "CHU de Lyon",
+    })
+    assert identifier_problems(frame) == []
