@@ -768,26 +768,25 @@ def _category_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
 
 
 def _categorical_sample(plan: _Plan, ref_raw: pd.Series, cur_raw: pd.Series) -> None:
-    (ref_codes, ref_labels), (cur_codes, cur_labels) = (
-        _category_codes(ref_raw),
-        _category_codes(cur_raw),
-    )
-    labels = np.array(sorted(set(ref_labels) | set(cur_labels)), dtype=object)
-    position = {label: k for k, label in enumerate(labels)}
-    sides = []
-    for codes, side_labels in ((ref_codes, ref_labels), (cur_codes, cur_labels)):
-        to_union = np.array([position[label] for label in side_labels], dtype=np.int64)
-        present = to_union[codes[codes >= 0]]
-        sides.append((present, np.bincount(present, minlength=len(labels)), len(codes)))
-    (plan.reference, plan.reference_counts, n_ref_rows) = sides[0]
-    (plan.current, plan.current_counts, n_cur_rows) = sides[1]
-    plan.labels = labels
+    ref_codes, ref_labels = _category_codes(ref_raw)
+    cur_codes, cur_labels = _category_codes(cur_raw)
+    plan.labels = np.array(sorted(set(ref_labels) | set(cur_labels)), dtype=object)
+    position = {label: k for k, label in enumerate(plan.labels)}
+
+    def on_union(codes: np.ndarray, labels: list[str]) -> np.ndarray:
+        # Each present row's index into the union of labels (missing rows dropped).
+        to_union = np.array([position[label] for label in labels], dtype=np.int64)
+        return to_union[codes[codes >= 0]]
+
+    plan.reference, plan.current = on_union(ref_codes, ref_labels), on_union(cur_codes, cur_labels)
+    plan.reference_counts = np.bincount(plan.reference, minlength=len(plan.labels))
+    plan.current_counts = np.bincount(plan.current, minlength=len(plan.labels))
     plan.n_reference, plan.n_current = len(plan.reference), len(plan.current)
-    plan.missing_reference = n_ref_rows - plan.n_reference
-    plan.missing_current = n_cur_rows - plan.n_current
+    plan.missing_reference = len(ref_codes) - plan.n_reference
+    plan.missing_current = len(cur_codes) - plan.n_current
     if plan.n_current:
         new = (plan.reference_counts == 0) & (plan.current_counts > 0)
-        plan.new_categories = tuple(str(label) for label in labels[new])
+        plan.new_categories = tuple(str(label) for label in plan.labels[new])
         plan.new_category_share = float(plan.current_counts[new].sum() / plan.n_current)
 
 
