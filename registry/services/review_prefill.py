@@ -128,8 +128,11 @@ def _suggest_d7(kpis: list[dict[str, Any]], flags: list[dict[str, Any]]) -> dict
     all_met = independent and all(k["verdict"] == "met" for k in independent)
     if all_met and not flags:
         return {"score": "3", "reason": "all KPIs met on independent data, no subgroup flag"}
+    short = [f"{k['metric']} {k['verdict']}" for k in independent if k["verdict"] != "met"]
+    gaps = ([f"{len(flags)} subgroup flag(s)"] if flags else []) + (
+        [f"not met with confidence on independent data: {', '.join(short)}"] if short else [])
     return {"score": "2", "reason": "primary KPI met on independent data (CI bound), but "
-                                    f"{len(flags)} subgroup flag(s) or KPIs not all met"}
+                                    + "; ".join(gaps)}
 
 
 def _suggest_d6(assessment: dict[str, Any], flags: list[dict[str, Any]]) -> dict[str, Any]:
