@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from monitoring.vigilance import IncidentCategory
 from registry.models import Adaptivity, AiActCategory, Regulation, Stage, Task, Theme
 from registry.models.catalogue import (
     Criterion,
@@ -18,6 +19,7 @@ from registry.models.catalogue import (
     ReporterKind,
 )
 from registry.schemas.core import In
+from registry.schemas.monitoring import SEVERITIES
 
 # --- the public catalogue ---------------------------------------------------------------------
 
@@ -171,9 +173,28 @@ class ProblemReportHandleIn(In):
 
 
 class IncidentRequestIn(In):
+    """What the monitoring area needs to open the incident (registry/schemas/monitoring.py)."""
+
     note: str = Field(min_length=3, max_length=4000,
                       description="Why the report becomes an incident")
     serious: bool = False
+    category: IncidentCategory | None = Field(
+        default=None, description="The reporting trigger of a serious incident")
+    severity: Literal[SEVERITIES] = "medium"  # type: ignore[valid-type]
+
+    @field_validator("category", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _category_for_serious(self) -> IncidentRequestIn:
+        if self.serious and self.category is None:
+            raise ValueError("a serious incident needs its category (the reporting trigger)")
+        if not self.serious and self.category is not None:
+            raise ValueError("a category is for serious incidents only; tick 'serious' or "
+                             "leave it empty")
+        return self
 
 
 # --- use-case prioritisation ------------------------------------------------------------------

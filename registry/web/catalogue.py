@@ -8,6 +8,7 @@ from flask_login import login_required
 from pydantic import ValidationError
 from werkzeug.datastructures import MultiDict
 
+from monitoring.vigilance import IncidentCategory
 from registry import auth
 from registry.auth import Permission
 from registry.db import unit_of_work
@@ -23,6 +24,7 @@ from registry.schemas.catalogue import (
     ProblemReportIn,
     UseCaseIn,
 )
+from registry.schemas.monitoring import SEVERITIES
 from registry.services import catalogue, devices, exports, national, usecases
 from registry.web import bp
 from registry.web.forms import Errors, parse, registry_errors, validation_errors
@@ -246,7 +248,10 @@ def _reports_page(*, errors: Errors | None = None, status: int = 200):
         rows = [catalogue.report_out(r, d) for r, d in
                 catalogue.list_problem_reports(session, actor)]
         may_handle = auth.allows(actor, Permission.PROBLEM_REPORT_HANDLE)
+        may_record_incident = auth.allows(actor, Permission.INCIDENT_REPORT)
     return render_template("catalogue_reports.html", reports=rows, may_handle=may_handle,
+                           may_record_incident=may_record_incident, severities=SEVERITIES,
+                           incident_categories=[c.value for c in IncidentCategory],
                            errors=errors or {}, category_label={
                                k.value: v for k, v in CATEGORY_LABELS.items()},
                            reporter_label={k.value: v for k, v in REPORTER_LABELS.items()}), \

@@ -231,8 +231,8 @@ def test_report_is_acknowledged_then_becomes_an_incident_request_audited(session
     assert report.status is ProblemStatus.acknowledged and report.handled_by == maker.user_id
     done = catalogue.request_incident(session, world["authority"], report.id,
                                       IncidentRequestIn(note="possible systematic failure"))
-    expected = ProblemStatus.converted if done.incident_ref else ProblemStatus.incident_requested
-    assert done.status is expected
+    # An authority records no incident itself: the request waits for the manufacturer.
+    assert done.status is ProblemStatus.incident_requested and done.incident_ref == ""
     actions = session.exec(select(AuditEvent.action).where(
         AuditEvent.object_type == "problem_report").order_by(AuditEvent.seq)).all()
     assert actions == ["problem_report.create", "problem_report.acknowledged",

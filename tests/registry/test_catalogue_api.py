@@ -136,8 +136,11 @@ def test_problem_report_over_http(client, world, session):
                           json={"status": "acknowledged", "note": "looking into it"})
     assert handled.status_code == 200 and handled.get_json()["status"] == "acknowledged"
     incident = client.post(f"/api/v1/problem-reports/{report_id}/incident", headers=headers,
-                           json={"note": "confirmed systematic failure", "serious": True})
-    assert incident.get_json()["status"] in ("converted", "incident_requested")
+                           json={"note": "confirmed systematic failure", "serious": True,
+                                 "category": "mdr_other_serious_incident"})
+    assert incident.status_code == 200, incident.get_json()
+    assert incident.get_json()["status"] == "converted"
+    assert incident.get_json()["incident_ref"] == "INC-PUB-1-001"
     hospital, _ = bearer(session, Role.hospital)
     assert client.get("/api/v1/problem-reports", headers=hospital).status_code == 403
 
