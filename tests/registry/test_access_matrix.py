@@ -71,6 +71,10 @@ EXPECTED = {
                      Role.hospital: (D, D), Role.auditor: (A, A), Role.authority: (D, D)},
     "job:read": {Role.admin: (A, A), Role.manufacturer: (A, A), Role.reviewer: (A, A),
                  Role.hospital: (A, A), Role.auditor: (A, A), Role.authority: (A, A)},
+    # Evaluations (#4): uploading validation results for a model version of the device.
+    "evaluation:submit": {Role.admin: (D, D), Role.manufacturer: (A, H),
+                          Role.reviewer: (D, H), Role.hospital: (D, H),
+                          Role.auditor: (D, H), Role.authority: (D, D)},
     # Ethics (#6): reviewing also needs a review grant (the reviewer's "own" device has one).
     "ethics:read": {Role.admin: (A, A), Role.manufacturer: (A, H), Role.reviewer: (A, H),
                     Role.hospital: (A, H), Role.auditor: (A, H), Role.authority: (A, A)},
@@ -223,6 +227,8 @@ def perform(session, action, actor, device, world):
 
         job = jobs.enqueue(session, actor, "audit.verify", {})
         return jobs.get_job(session, actor, job.id)
+    if action == "evaluation:submit":
+        return factories.evaluation(session, actor, device)
     if action.startswith("ethics:"):
         return _perform_ethics(session, action, actor, device)
     if action in MONITORING_ACTIONS:
@@ -397,7 +403,7 @@ WRITES = {"device:update", "device:publish", "device:transition", "device:create
           "review:submit", "review:assess",
           "ethics:answer", "ethics:submit", "ethics:review", "monitoring:configure",
           "monitoring:upload", "alert:manage", "incident:report",
-          "use_case:write", "problem_report:handle"}
+          "use_case:write", "problem_report:handle", "evaluation:submit"}
 
 
 @pytest.mark.parametrize("role, action, side, expected", CASES)
