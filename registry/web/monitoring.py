@@ -83,7 +83,28 @@ def _dashboard(session, actor, deployment_id: int) -> dict:
         "may_manage": auth.allows(actor, Permission.ALERT_MANAGE)
         and actor.organisation_id in (deployment.hospital_id, device.manufacturer_id),
         "status": service.postmarket_status(session, device),
+        "segments": _segments(batches),
     }
+
+
+def _segments(batches) -> list[dict]:
+    """Per subgroup and site results of the latest analysed batch, so a shift confined to one
+    population shows even when the whole batch looks calm."""
+    latest = next((b for b in reversed(batches) if b.results), None)
+    if latest is None:
+        return []
+    measured = {(s["dimension"], s["segment"]): s for s in
+                ((latest.measured or {}).get("segments") or {}).get("segments", [])}
+    rows = []
+    for seg in latest.results.get("segments", {}).get("segments", []):
+        drift = seg.get("drift") or {}
+        perf = (measured.get((seg["dimension"], seg["segment"])) or {}).get("performance")
+        rows.append({"batch_id": latest.id, "name": f"{seg['dimension']}={seg['segment']}",
+                     "n_current": seg["n_current"], "skipped": seg.get("skipped_reason"),
+                     "drifted": drift.get("drifted_features", []),
+                     "drift_share": drift.get("drift_share"),
+                     "sensitivity": _metric(perf, "sensitivity")})
+    return rows
 
 
 def _batch_row(batch) -> dict:

@@ -77,6 +77,8 @@ def test_hospital_uploads_a_drifted_batch_and_acknowledges_the_alert(page: Page,
     expect(alerts).to_contain_text("key feature 'age' drifted")
     expect(page.locator(".subtitle .postmarket")).to_have_text("Action needed")
     expect(page.get_by_role("table", name="Batch history")).to_contain_text("age")
+    segments = page.get_by_role("table", name="Segments")
+    expect(segments.get_by_role("row").filter(has_text="sex=F")).to_contain_text("age")
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Inbox")) \
         .to_contain_text("2")
 
