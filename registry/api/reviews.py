@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import send_file, url_for
 
 from registry.api import bp
 from registry.api.routing import api_route
@@ -26,7 +26,7 @@ from registry.schemas.reviews import (
     SubmissionIn,
     SubmissionOut,
 )
-from registry.services import devices, reviews
+from registry.services import artifacts, devices, reviews
 
 TAG = "reviews"
 
@@ -79,6 +79,16 @@ def get_submission(submission_id: int):
         actor = current_actor(session)
         submission, device = reviews.get_submission(session, actor, submission_id)
         return assessment_out(session, actor, submission, device)
+
+
+@api_route(bp, "GET", "/reviews/submissions/<int:submission_id>/documents/<int:artifact_id>",
+           summary="Download a document of a submission", permission=P.REVIEW_READ, tag=TAG)
+def download_submission_document(submission_id: int, artifact_id: int):
+    with unit_of_work() as session:
+        artifact = reviews.get_document(session, current_actor(session), submission_id,
+                                        artifact_id)
+    return send_file(artifacts.open_artifact(artifact), mimetype=artifact.media_type,
+                     as_attachment=True, download_name=artifact.filename, etag=artifact.sha256)
 
 
 @api_route(bp, "PUT", "/reviews/submissions/<int:submission_id>/scores",

@@ -57,6 +57,7 @@ ROUTE_RULES = {
     "api.record_checklist": "review:assess", "api.ask_question": "review:assess",
     "api.answer_question": "review:submit", "api.sign_opinion": "review:assess",
     "api.list_device_opinions": "device:read", "api.verify_opinion": "device:read",
+    "api.download_submission_document": "review:read",
     "api.ethics_grid": "public", "api.device_ethics": "ethics:read",
     "api.save_ethics_answer": "ethics:answer", "api.submit_ethics": "ethics:submit",
     "api.review_ethics": "ethics:review",

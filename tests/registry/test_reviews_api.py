@@ -52,9 +52,19 @@ def test_round_trip_over_the_api(client, world):
 
     question = client.post(f"{base}/questions", headers=reviewer,
                            json={"body": "Which sites were external?"}).get_json()
+    upload = client.post("/api/v1/artifacts", headers=maker, data={
+        "file": (io.BytesIO(b"site list"), "sites.csv", "text/csv")},
+        content_type="multipart/form-data").get_json()
+    # Not gate evidence: the artifact rules alone hide it from the reviewer...
+    assert client.get(f"/api/v1/artifacts/{upload['id']}", headers=reviewer).status_code == 404
     answered = client.post(f"{base}/questions/{question['id']}/answers", headers=maker,
-                           json={"body": "Lille and Nantes."})
+                           json={"body": "Lille and Nantes.", "artifact_id": upload["id"]})
     assert answered.status_code == 201 and answered.get_json()["in_reply_to"] == question["id"]
+    # ... the submission shows it to its reviewer.
+    document = client.get(f"{base}/documents/{upload['id']}", headers=reviewer)
+    body = document.get_data()
+    document.close()
+    assert document.status_code == 200 and body == b"site list"
 
     for domain, score in SCORES.items():
         response = client.put(f"{base}/scores", headers=reviewer, json={
