@@ -199,3 +199,19 @@ def test_exports_are_downloads_with_a_file_name(client, world):
     assert response.get_data(as_text=True).splitlines()[0].startswith("code,name,manufacturer")
     assert client.get("/exports/catalogue.xml").status_code == 422
     assert client.get("/exports/use-cases.csv").status_code == 401
+
+
+def test_device_page_shows_the_catalogue_panel_to_its_manufacturer(client, world, session):
+    user = factories.UserFactory(role=Role.manufacturer, organisation_id=world["maker"].id)
+    catalogue.report_problem(session, "PUB-1", catalogue.ProblemReportIn(
+        category="other", reporter_kind="other",
+        description="The leaflet does not say which scanners are supported."), "fp")
+    signed = client.post("/login", data={"email": user.email, "password": factories.PASSWORD})
+    assert signed.status_code == 302
+    page = client.get("/devices/PUB-1").get_data(as_text=True)
+    assert "Public catalogue and exports" in page and "1 open problem report" in page
+    assert "/api/v1/devices/PUB-1/versions/1.0/model-card" in page
+    private = client.get("/devices/SECRET-7Q").get_data(as_text=True)
+    assert "Not published" in private
+    reports = client.get("/problem-reports").get_data(as_text=True)
+    assert "leaflet does not say" in reports

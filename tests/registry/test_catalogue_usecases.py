@@ -155,3 +155,28 @@ def test_use_case_code_is_unique_and_device_code_must_exist(session, authority):
     linked = usecases.create_use_case(session, authority, UseCaseIn(
         code="UC-W", title="Linked", theme="CARE", device_code=device.code))
     assert linked.device_id == device.id
+
+
+def test_demo_seeds_the_strategy_grid_scores_and_a_problem_report(session):
+    from registry.demo import DEVICES, DemoDevice
+    from registry.demo import catalogue as demo_catalogue
+    from registry.services import catalogue
+
+    authority = factories.actor_for(Role.authority)
+    demos = []
+    for spec in DEVICES:
+        factories.DeviceFactory(code=spec["code"], name=spec["name"],
+                                is_published=spec["published"])
+        demos.append(DemoDevice(spec, spec["code"], authority, {}, {"authority": authority}))
+    demo_catalogue.after_seed(session, demos)
+
+    # The totals of use_cases.md's "Demo selection scores" table, typed in by hand.
+    expected = {"UC-01": 26, "UC-02": 24, "UC-03": 18, "UC-04": 24, "UC-05": 18, "UC-06": 26,
+                "UC-07": 22, "UC-08": 24}
+    ranked = usecases.ranking(session, authority)
+    assert {r["code"]: r["total"] for r in ranked} == expected
+    # Ties on 26 and 24 are broken by NEED then MATURITY, then by code.
+    assert [r["code"] for r in ranked] == ["UC-01", "UC-06", "UC-08", "UC-02", "UC-04",
+                                           "UC-07", "UC-05", "UC-03"]
+    (report, device), = catalogue.list_problem_reports(session, authority)
+    assert device.code == "DEMO-01" and report.category.value == "performance"
