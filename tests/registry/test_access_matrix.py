@@ -71,6 +71,9 @@ EXPECTED = {
                      Role.hospital: (D, D), Role.auditor: (A, A), Role.authority: (D, D)},
     "job:read": {Role.admin: (A, A), Role.manufacturer: (A, A), Role.reviewer: (A, A),
                  Role.hospital: (A, A), Role.auditor: (A, A), Role.authority: (A, A)},
+    # Energy (#8): declaring a training or inference footprint of a model version.
+    "energy:declare": {Role.admin: (D, D), Role.manufacturer: (A, H), Role.reviewer: (D, H),
+                       Role.hospital: (D, H), Role.auditor: (D, H), Role.authority: (D, D)},
     # Evaluations (#4): uploading validation results for a model version of the device.
     "evaluation:submit": {Role.admin: (D, D), Role.manufacturer: (A, H),
                           Role.reviewer: (D, H), Role.hospital: (D, H),
@@ -97,14 +100,6 @@ EXPECTED = {
                      Role.hospital: (A, H), Role.auditor: (D, H), Role.authority: (D, D)},
     "incident:report": {Role.admin: (D, D), Role.manufacturer: (A, H), Role.reviewer: (D, H),
                         Role.hospital: (A, H), Role.auditor: (D, H), Role.authority: (D, D)},
-    # Reviews (#5): "own" is a submission to the reviewer's organisation of a device granted
-    # to it; "other" a submission of the other device to an unrelated notified body.
-    "review:read": {Role.admin: (A, A), Role.manufacturer: (A, H), Role.reviewer: (A, H),
-                    Role.hospital: (D, D), Role.auditor: (A, H), Role.authority: (A, A)},
-    "review:submit": {Role.admin: (D, D), Role.manufacturer: (A, H), Role.reviewer: (D, H),
-                      Role.hospital: (D, H), Role.auditor: (D, H), Role.authority: (D, D)},
-    "review:assess": {Role.admin: (D, D), Role.manufacturer: (D, D), Role.reviewer: (A, H),
-                      Role.hospital: (D, D), Role.auditor: (D, D), Role.authority: (D, D)},
     # Reviews (#5): "own" is a submission to the reviewer's organisation of a device granted
     # to it; "other" a submission of the other device to an unrelated notified body.
     "review:read": {Role.admin: (A, A), Role.manufacturer: (A, H), Role.reviewer: (A, H),
@@ -227,14 +222,19 @@ def perform(session, action, actor, device, world):
 
         job = jobs.enqueue(session, actor, "audit.verify", {})
         return jobs.get_job(session, actor, job.id)
+    if action == "energy:declare":
+        from registry.schemas.energy import FootprintIn
+        from registry.services import energy
+
+        version = devices.candidate_version(session, device)
+        return energy.declare_footprint(session, actor, code, version.id, FootprintIn(
+            phase="training", energy_kwh=12.5, emissions_kg=0.7))
     if action == "evaluation:submit":
         return factories.evaluation(session, actor, device)
     if action.startswith("ethics:"):
         return _perform_ethics(session, action, actor, device)
     if action in MONITORING_ACTIONS:
         return _perform_monitoring(session, action, actor, device, world)
-    if action.startswith("review:"):
-        return _perform_review(session, action, actor, device, world)
     if action.startswith("review:"):
         return _perform_review(session, action, actor, device, world)
     if action in CATALOGUE_ACTIONS:
@@ -266,29 +266,6 @@ def _perform_catalogue(session, action, actor, device):
         return catalogue.get_problem_report(session, actor, report.id)
     return catalogue.handle_problem_report(session, actor, report.id, ProblemReportHandleIn(
         status="acknowledged", note="under review"))
-
-
-def _perform_review(session, action, actor, device, world):
-    from registry.models.reviews import OpinionKind, Submission
-    from registry.schemas.reviews import ScoreIn, SubmissionIn
-    from registry.services import reviews
-
-    body = factories.OrganisationFactory(kind=OrganisationKind.notified_body)
-    if action == "review:submit":
-        return reviews.submit(session, actor, device.code,
-                              SubmissionIn(reviewer_organisation_id=body.id))
-    # Set up without the service (its audit events would not be the actor's).
-    to = world["actors"][Role.reviewer].organisation_id if device is world["own"] else body.id
-    maker = factories.actor_for(Role.manufacturer, device.manufacturer_id)
-    submission = Submission(device_id=device.id, model_version_id=devices.candidate_version(
-        session, device).id, reviewer_organisation_id=to, kind=OpinionKind.hta_opinion,
-        submitted_by=maker.user_id)
-    session.add(submission)
-    session.flush()
-    if action == "review:read":
-        return reviews.get_submission(session, actor, submission.id)
-    return reviews.score_domain(session, actor, submission.id, ScoreIn(
-        domain="D1", score="3", justification="better detection rate in prospective data"))
 
 
 def _perform_review(session, action, actor, device, world):
@@ -399,7 +376,6 @@ def _submitted_ethics(session, maker, device):
 WRITES = {"device:update", "device:publish", "device:transition", "device:create",
           "model_version:create", "evidence:attach", "deployment:create", "grant:manage",
           "gate:waive", "artifact:upload", "organisation:manage", "user:manage",
-          "review:submit", "review:assess",
           "review:submit", "review:assess",
           "ethics:answer", "ethics:submit", "ethics:review", "monitoring:configure",
           "monitoring:upload", "alert:manage", "incident:report",
