@@ -24,13 +24,16 @@ class BadInput(click.ClickException):
 
 
 def _read(path: Path, role: str):
-    from evaluation.errors import EvaluationInputError
-    from evaluation.tables import read_table
+    # The registry's one reader of CSV/Parquet uploads (pyarrow; says what to fix).
+    from registry.errors import RegistryError
+    from registry.uploads import read_table
 
     try:
-        return read_table(path)
-    except EvaluationInputError as error:
-        raise BadInput(f"{role}: " + "; ".join(error.problems)) from None
+        return read_table(path.read_bytes(), path.name)
+    except RegistryError as error:
+        raise BadInput(f"{role}: {error.detail}") from None
+    except OSError as error:
+        raise BadInput(f"{role}: cannot read {path}: {error.strerror}") from None
 
 
 def _parse_types(pairs: tuple[str, ...]) -> dict[str, str]:

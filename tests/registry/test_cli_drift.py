@@ -151,7 +151,11 @@ def test_empty_column_is_reported_not_crashed_on(tmp_path):
     [
         (lambda d: d / "absent.csv", [], "does not exist"),
         (lambda d: _bytes(d / "empty.csv", b""), [], "the file is empty"),
-        (lambda d: _bytes(d / "x.parquet", b"PAR1 not really"), [], "CURRENT: file"),
+        (
+            lambda d: _bytes(d / "x.parquet", b"PAR1 not really"),
+            [],
+            "CURRENT: x.parquet: not a complete Parquet file",
+        ),
         (lambda d: _bytes(d / "other.csv", b"x,y\n1,2\n"), [], "no column in common"),
         (None, ["--max-drift-share", "1.5"], "--max-drift-share"),
         (None, ["--column-type", "age=text"], "NAME=numerical or NAME=categorical"),
