@@ -60,22 +60,34 @@ def _copy_measured(measured: Measured) -> dict:
     }
 
 
+def _job_subject(session: Session, arguments: dict) -> tuple[int | None, Deployment | None]:
+    """The model version and deployment a job worked on, read from its arguments."""
+    from registry.models.evaluations import Evaluation
+    from registry.models.monitoring import MonitoringBatch
+
+    version_id, deployment_id = arguments.get("model_version_id"), arguments.get("deployment_id")
+    if isinstance(arguments.get("evaluation_id"), int):
+        evaluation = session.get(Evaluation, arguments["evaluation_id"])
+        version_id = evaluation.model_version_id if evaluation else version_id
+    if isinstance(arguments.get("batch_id"), int):
+        batch = session.get(MonitoringBatch, arguments["batch_id"])
+        deployment_id = batch.deployment_id if batch else deployment_id
+    deployment = session.get(Deployment, deployment_id) if isinstance(deployment_id, int) else None
+    if deployment is not None and version_id is None:
+        version_id = deployment.model_version_id
+    return (version_id if isinstance(version_id, int) else None), deployment
+
+
 def record_job_footprint(session: Session, job: Job, phase: str, measured: Measured
                          ) -> EnergyRecord:
     """Book what a job consumed (called by the job runner, in the job's final transaction)."""
     device = session.get(Device, job.device_id) if job.device_id else None
-    arguments = job.arguments or {}
-    deployment_id = arguments.get("deployment_id")
-    version_id = arguments.get("model_version_id")
-    deployment = session.get(Deployment, deployment_id) if isinstance(deployment_id, int) else None
-    if deployment is not None and version_id is None:
-        version_id = deployment.model_version_id
+    version_id, deployment = _job_subject(session, job.arguments or {})
     row = EnergyRecord(
         phase=Phase(phase), source=FootprintSource.measured,
         organisation_id=device.manufacturer_id if device else job.organisation_id,
         device_id=device.id if device else None,
-        model_version_id=version_id if isinstance(version_id, int) else None,
-        deployment_id=deployment.id if deployment else None,
+        model_version_id=version_id, deployment_id=deployment.id if deployment else None,
         job_id=job.id, **_copy_measured(measured),
     )
     session.add(row)

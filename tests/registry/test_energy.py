@@ -203,3 +203,34 @@ def test_only_the_manufacturer_declares_and_members_see_organisation_totals(sess
     assert energy.organisation_footprint(session, authority, device.manufacturer_id).total \
         .records == 0
     assert session.exec(select(EnergyRecord)).all() == []
+
+
+def test_an_evaluation_job_books_validation_energy_to_its_model_version(connection,
+                                                                         monkeypatch):
+    import pandas as pd
+
+    from registry.schemas.evaluations import EvaluationIn
+    from registry.services import evaluations
+
+    monkeypatch.setattr(jobs, "_energy_country", "FRA")
+    rng = np.random.default_rng(1)
+    risk = rng.random(2000)
+    frame = pd.DataFrame({"truth": (rng.random(2000) < risk).astype(int), "p": risk.round(4)})
+    with db.unit_of_work() as s:
+        factories.bind(s)
+        device, version, maker = _device_with_version(s)
+        evaluation = evaluations.submit_evaluation(
+            s, maker, device.code, version.id,
+            EvaluationIn(dataset_kind="internal", label_column="truth", score_column="p",
+                         positive_label="1"),
+            io.BytesIO(frame.to_csv(index=False).encode()), "validation.csv")
+        job_id = evaluation.job_id
+    jobs.get_runner().wait(job_id, timeout=120)
+    with db.unit_of_work() as s:
+        assert s.get(Job, job_id).status == "succeeded", s.get(Job, job_id).error
+        row = s.exec(select(EnergyRecord).where(EnergyRecord.job_id == job_id)).one()
+        assert (row.phase, row.model_version_id, row.device_id) == (
+            "validation", version.id, device.id)
+        footprint = energy.device_footprint(s, maker, device.code)
+        assert footprint.versions[0].validation.records == 1
+        assert footprint.versions[0].validation.energy_kwh == row.energy_kwh > 0
