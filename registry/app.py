@@ -73,7 +73,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     def _load(user_id: str):
         from registry.web.session import load_session_user
 
-        return load_session_user(database, user_id)
+        # The current database, not the one captured here: tests rebind it to their transaction.
+        return load_session_user(db.get_database(), user_id)
 
     csrf.init_app(app)
     app.config["RATELIMIT_STORAGE_URI"] = settings.ratelimit_storage_url
