@@ -116,6 +116,9 @@ def entries(session: Session, found: list[Device], *, detail: bool = True) -> li
     for v in session.exec(select(ModelVersion).where(ModelVersion.device_id.in_(ids))
                           .order_by(ModelVersion.id)):
         versions.setdefault(v.device_id, []).append(v.version)
+    notices = sources.notices_by_device(session, ids)
+    evaluations = sources.evaluations_by_device(session, ids) if detail else {}
+    opinions = sources.opinions_by_device(session, ids) if detail else {}
     out = []
     for d in found:
         deployments, hospitals = counts.get(d.id, (0, 0))
@@ -131,13 +134,9 @@ def entries(session: Session, found: list[Device], *, detail: bool = True) -> li
             "task": d.task.value, "stage": d.stage.value, "basic_udi_di": d.basic_udi_di,
             "udi_di": d.udi_di, "versions": versions.get(d.id, []),
             "deployments": deployments, "hospitals": hospitals,
-            "updated_at": d.updated_at,
-            "evaluations": [], "opinions": [], "safety_notices": [],
+            "updated_at": d.updated_at, "evaluations": evaluations.get(d.id, []),
+            "opinions": opinions.get(d.id, []), "safety_notices": notices.get(d.id, []),
         }
-        if detail:
-            entry["evaluations"] = sources.evaluation_summaries(session, d)
-            entry["opinions"] = sources.opinion_summaries(session, d)
-        entry["safety_notices"] = sources.safety_notices(session, d)
         out.append(entry)
     return out
 

@@ -29,19 +29,24 @@ OPEN_INCIDENTS = (IncidentStatus.open, IncidentStatus.reported)
 def evaluation_summaries(session: Session, device: Device) -> list[dict[str, Any]]:
     """The KPI results of the device's finished evaluations (#4), newest first: estimate,
     interval (bounds, level, method), n and verdict, as the evaluation library computed them."""
+    return evaluations_by_device(session, [device.id]).get(device.id, [])
+
+
+def evaluations_by_device(session: Session, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """``evaluation_summaries`` of many devices in one query, keyed by device id."""
     rows = session.exec(
         select(Evaluation, ModelVersion.version)
         .join(ModelVersion, ModelVersion.id == Evaluation.model_version_id)
-        .where(Evaluation.device_id == device.id, Evaluation.status == EvaluationStatus.done)
+        .where(Evaluation.device_id.in_(ids), Evaluation.status == EvaluationStatus.done)
         .order_by(Evaluation.id.desc())).all()
-    out = []
+    out: dict[int, list[dict[str, Any]]] = {}
     for evaluation, version in rows:
         results = evaluation.results or {}
         metrics = results.get("metrics") or {}
         for verdict in evaluation.kpi_verdicts:
             metric = metrics.get(verdict["metric"]) or {}
             interval = metric.get("interval") or {}
-            out.append({
+            out.setdefault(evaluation.device_id, []).append({
                 "model_version": version, "dataset_kind": evaluation.dataset_kind.value,
                 "site": evaluation.site, "metric": verdict["metric"],
                 "estimate": verdict.get("estimate"), "lower": verdict.get("ci_low"),
@@ -55,13 +60,18 @@ def evaluation_summaries(session: Session, device: Device) -> list[dict[str, Any
 
 def opinion_summaries(session: Session, device: Device) -> list[dict[str, Any]]:
     """The device's current signed opinions (#5): an amended opinion gives way to its amendment."""
+    return opinions_by_device(session, [device.id]).get(device.id, [])
+
+
+def opinions_by_device(session: Session, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """``opinion_summaries`` of many devices in one query, keyed by device id."""
     rows = session.exec(
         select(Opinion, Organisation.name, ModelVersion.version)
         .join(Organisation, Organisation.id == Opinion.reviewer_organisation_id)
         .join(ModelVersion, ModelVersion.id == Opinion.model_version_id)
-        .where(Opinion.device_id == device.id).order_by(Opinion.id.desc())).all()
+        .where(Opinion.device_id.in_(ids)).order_by(Opinion.id.desc())).all()
     amended = {opinion.amends_id for opinion, _, _ in rows if opinion.amends_id}
-    out = []
+    out: dict[int, list[dict[str, Any]]] = {}
     for opinion, reviewer, version in rows:
         if opinion.id in amended:
             continue
@@ -73,30 +83,36 @@ def opinion_summaries(session: Session, device: Device) -> list[dict[str, Any]]:
             summary = f"certificate {(opinion.decision or 'decision').replace('_', ' ')}"
             if opinion.certificate_number:
                 summary += f" ({opinion.certificate_number})"
-        out.append({"kind": opinion.kind.value, "reviewer": reviewer, "model_version": version,
-                    "summary": summary, "favourable": opinion.favourable,
-                    "signed_at": opinion.signed_at})
+        out.setdefault(opinion.device_id, []).append({
+            "kind": opinion.kind.value, "reviewer": reviewer, "model_version": version,
+            "summary": summary, "favourable": opinion.favourable,
+            "signed_at": opinion.signed_at})
     return out
 
 
 def safety_notices(session: Session, device: Device) -> list[dict[str, Any]]:
     """Open alerts and incidents of a device (#7), newest first, without their descriptions."""
-    notices = []
+    return notices_by_device(session, [device.id]).get(device.id, [])
+
+
+def notices_by_device(session: Session, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """``safety_notices`` of many devices in two queries, keyed by device id."""
+    out: dict[int, list[dict[str, Any]]] = {}
     for alert in session.exec(select(MonitoringAlert).where(
-            MonitoringAlert.device_id == device.id, MonitoringAlert.status.in_(OPEN_ALERTS))
+            MonitoringAlert.device_id.in_(ids), MonitoringAlert.status.in_(OPEN_ALERTS))
             .order_by(MonitoringAlert.first_seen_at.desc())):
-        notices.append({"kind": "alert", "severity": alert.severity,
-                        "status": alert.status.value,
-                        "summary": f"{alert.kind.replace('_', ' ')} alert under review",
-                        "since": alert.first_seen_at})
+        out.setdefault(alert.device_id, []).append({
+            "kind": "alert", "severity": alert.severity, "status": alert.status.value,
+            "summary": f"{alert.kind.replace('_', ' ')} alert under review",
+            "since": alert.first_seen_at})
     for incident in session.exec(select(Incident).where(
-            Incident.device_id == device.id, Incident.status.in_(OPEN_INCIDENTS))
+            Incident.device_id.in_(ids), Incident.status.in_(OPEN_INCIDENTS))
             .order_by(Incident.awareness_at.desc())):
         what = "serious incident" if incident.serious else "incident"
-        notices.append({"kind": "incident", "severity": incident.severity,
-                        "status": incident.status.value,
-                        "summary": f"{what} under investigation", "since": incident.awareness_at})
-    return notices
+        out.setdefault(incident.device_id, []).append({
+            "kind": "incident", "severity": incident.severity, "status": incident.status.value,
+            "summary": f"{what} under investigation", "since": incident.awareness_at})
+    return out
 
 
 def safety_available() -> bool:
