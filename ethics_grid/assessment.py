@@ -45,7 +45,7 @@ class EvidenceRef:
     Attributes
     ----------
     kind : str
-        ``"artifact"`` (an uploaded file, ``ref`` is its SHA-256), ``"link"`` (a URL)
+        ``"artifact"`` (an uploaded file, ``ref`` is its registry id), ``"link"`` (a URL)
         or a registry record kind such as ``"subgroup_analysis"``,
         ``"calibration"`` or ``"energy_record"`` (``ref`` is the record id). See
         :data:`ethics_grid.codes.EVIDENCE_KINDS`.

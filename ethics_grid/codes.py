@@ -106,7 +106,7 @@ COMPUTED_EVIDENCE_KINDS: tuple[str, ...] = (
 """Records the registry computes or holds that can serve as evidence for a criterion."""
 
 EVIDENCE_KINDS: tuple[str, ...] = ("artifact", "link", *COMPUTED_EVIDENCE_KINDS)
-"""Kinds an answer's evidence reference may have: an uploaded file (by SHA-256), an
+"""Kinds an answer's evidence reference may have: an uploaded file (by its registry id), an
 external link, or a registry record."""
 
 VERDICTS: tuple[str, ...] = ("agree", "disagree")

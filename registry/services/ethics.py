@@ -297,6 +297,10 @@ _COMPUTED = {
 }
 
 
+# The part of an evaluation's results (registry/models/evaluations.py) a link points at.
+_EVALUATION_PARTS = {"subgroup_analysis": "subgroups", "calibration": "calibration"}
+
+
 def _check_evidence(session: Session, actor: Actor, device: Device,
                     evidence: list[dict[str, str]]) -> None:
     import importlib
@@ -326,6 +330,9 @@ def _check_evidence(session: Session, actor: Actor, device: Device,
         record = session.get(model, int(ref))
         if record is None or getattr(record, "device_id", device.id) != device.id:
             problems.append(f"{where}: no {kind.replace('_', ' ')} {ref} on device {device.code}")
+        elif kind in _EVALUATION_PARTS and not (record.results or {}).get(_EVALUATION_PARTS[kind]):
+            problems.append(f"{where}: evaluation {ref} has no {_EVALUATION_PARTS[kind]} result "
+                            "(it may not be done yet, or had no such analysis)")
     if problems:
         raise InvalidInputError("fix the evidence: " + "; ".join(problems))
 

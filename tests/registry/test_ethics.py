@@ -332,3 +332,33 @@ def test_reviewer_of_a_notified_body_may_review_too(session, maker, device):
     ethics.submit_assessment(session, maker, device.code)
     assert ethics.review_criterion(session, actor, device.code, "ETH-01",
                                    ReviewIn(verdict="agree")).verdict == "agree"
+
+
+def _evaluation(session, device, results):
+    from registry.models.evaluations import Evaluation
+
+    version = devices.candidate_version(session, device)
+    row = Evaluation(device_id=device.id, model_version_id=version.id, dataset_kind="external",
+                     sha256="0" * 64, created_by=factories.UserFactory().id, results=results,
+                     status="done")
+    session.add(row)
+    session.flush()
+    return row
+
+
+def test_evidence_links_to_an_evaluation_subgroup_analysis_or_calibration(
+        session, maker, device):
+    full = _evaluation(session, device, {"subgroups": [{"column": "sex", "levels": []}],
+                                         "calibration": {"slope": 0.98}})
+    bare = _evaluation(session, device, {"n": 120})
+    row = answer(session, maker, device, "ETH-28", 2, evidence=[
+        {"kind": "subgroup_analysis", "ref": str(full.id)},
+        {"kind": "calibration", "ref": str(full.id)}])
+    assert [e["kind"] for e in row.evidence] == ["subgroup_analysis", "calibration"]
+    with pytest.raises(InvalidInputError, match=f"evaluation {bare.id} has no subgroups result"):
+        answer(session, maker, device, "ETH-28", 2,
+               evidence=[{"kind": "subgroup_analysis", "ref": str(bare.id)}])
+    elsewhere = _evaluation(session, factories.DeviceFactory(), {"subgroups": [{}]})
+    with pytest.raises(InvalidInputError, match=f"no evaluation {elsewhere.id} on device"):
+        answer(session, maker, device, "ETH-27", 2,
+               evidence=[{"kind": "evaluation", "ref": str(elsewhere.id)}])
