@@ -220,3 +220,41 @@ def test_evidently_html_report_refuses_when_nothing_can_be_tested():
     ref = pd.DataFrame({"a": [np.nan] * 5})
     with pytest.raises(MonitoringInputError, match="no column can be tested"):
         drift_report_html(ref, ref.copy())
+
+
+def test_direct_equals_evidently_on_pandas_extension_dtypes():
+    # Nullable integers and booleans, pandas categoricals and strings, numbers stored as text:
+    # typed, cleaned and scored the same way on both paths.
+    rng = np.random.default_rng(13)
+
+    def frame(n, moved):
+        ints = pd.array(rng.integers(0, 50 + (10 if moved else 0), n), dtype="Int64")
+        ints[rng.random(n) < 0.1] = pd.NA
+        flags = pd.array(rng.random(n) < (0.5 if moved else 0.3), dtype="boolean")
+        flags[:5] = pd.NA
+        texts = rng.choice(["1", "2", "3.0"], n).astype(object)
+        texts[:7] = None
+        return pd.DataFrame(
+            {
+                "ints": ints,
+                "flags": flags,
+                "grade": pd.Categorical(rng.choice(["I", "II", "III"], n)),
+                "unit": pd.array(rng.choice(["a", "b"], n), dtype="string"),
+                "texts": texts,
+            }
+        )
+
+    for n_ref, n_cur in ((400, 300), (2400, 1300)):
+        ref, cur = frame(n_ref, False), frame(n_cur, True)
+        options = dict(column_types={"texts": "numerical"})
+        direct = detect_drift(ref, cur, **options)
+        through = detect_drift(ref, cur, engine="evidently", **options)
+        assert direct.n_features_tested == 5
+        assert direct.column("ints").column_type == "numerical"
+        assert direct.column("flags").column_type == "categorical"
+        assert direct.column("flags").missing_reference == 5
+        _assert_same(
+            direct,
+            {e.column: e.score for e in through.columns},
+            {e.column: e.drifted for e in through.columns},
+        )
