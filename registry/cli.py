@@ -52,6 +52,9 @@ def _seed_and_print() -> None:
             accounts = demo.seed(session)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    from registry.jobs import get_runner
+
+    get_runner().drain()  # the demo's jobs finish before the command returns
     click.echo(f"Demo accounts (password for all: {demo.DEMO_PASSWORD}):")
     for email, role, org in accounts:
         click.echo(f"  {role:<13} {email:<42} {org}")

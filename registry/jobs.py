@@ -79,6 +79,11 @@ class Runner:
         if future is not None:
             future.result(timeout=timeout)
 
+    def drain(self, timeout: float = 600) -> None:
+        """Wait for every in-process job dispatched so far (before a command exits)."""
+        while self.futures:
+            self.wait(next(iter(self.futures)), timeout)
+
 
 _runner: Runner | None = None
 
