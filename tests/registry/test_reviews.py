@@ -499,3 +499,54 @@ def test_prefill_suggests_d6_from_the_ethics_grid(session, world, maturity, subm
     assert prefill["ethics"]["status"] == ("submitted" if submitted else "draft")
     assert prefill["suggestions"]["D6"]["score"] == score
     assert words in prefill["suggestions"]["D6"]["reason"]
+
+
+def test_two_reviewers_signing_at_once_make_one_opinion(db_kind, tmp_path):
+    """Real commits from two threads on a database of its own: the submission row is locked,
+    so the second signer sees the first opinion and is told to amend it."""
+    import os
+    import threading
+
+    from registry.db import Database
+    from registry.migrate import upgrade
+    from tests.conftest import drop_database, fresh_database_url
+
+    name = f"dmd_reviews_concurrency_{os.getpid()}"
+    url = fresh_database_url(db_kind, tmp_path, name)
+    upgrade(url)
+    database = Database(url)
+    try:
+        with database.unit_of_work() as s:
+            factories.bind(s)
+            maker = factories.actor_for(Role.manufacturer)
+            device = factories.DeviceFactory(manufacturer_id=maker.organisation_id)
+            nb = factories.OrganisationFactory(kind=OrganisationKind.notified_body)
+            signers = [factories.actor_for(Role.reviewer, nb.id) for _ in range(2)]
+            submission = reviews.submit(s, maker, device.code,
+                                        SubmissionIn(reviewer_organisation_id=nb.id))
+            score_all(s, signers[0], submission)
+            submission_id = submission.id
+        outcomes = []
+
+        def sign_as(actor):
+            try:
+                with database.unit_of_work() as s:
+                    reviews.sign_opinion(s, actor, submission_id, OpinionIn(
+                        decision="granted", certificate_number="NB-1", password=factories.PASSWORD,
+                        rationale="conformity established on the dossier"))
+                outcomes.append("signed")
+            except ConflictError as exc:
+                outcomes.append(exc.detail)
+
+        threads = [threading.Thread(target=sign_as, args=(a,)) for a in signers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert outcomes.count("signed") == 1 and len(outcomes) == 2
+        assert "already has signed opinion" in next(o for o in outcomes if o != "signed")
+        with database.unit_of_work() as s:
+            assert len(s.exec(select(Opinion)).all()) == 1
+    finally:
+        database.engine.dispose()
+        drop_database(db_kind, name)
