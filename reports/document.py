@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from functools import cache
 from pathlib import Path
@@ -11,6 +12,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from reports import charts
+
+# WeasyPrint logs every layout step at INFO; a dossier build should not flood the registry's log.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "dossier"
 CHART_KINDS = {

@@ -14,7 +14,9 @@ import base64
 import hashlib
 import io
 import json
+import logging
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,7 +69,7 @@ def sign_manifest(manifest_bytes: bytes, signer: Any) -> bytes:
     })
 
 
-def seal(pdf: bytes, sealer: Sealer, reason: str) -> bytes:
+def seal(pdf: bytes, sealer: Sealer, reason: str, field_name: str = SIGNATURE_FIELD) -> bytes:
     """Add a PAdES B-B signature (ECDSA P-256, SHA-256) covering the whole file."""
     from asn1crypto import keys, x509
     from cryptography.hazmat.primitives import serialization
@@ -82,7 +84,7 @@ def seal(pdf: bytes, sealer: Sealer, reason: str) -> bytes:
     signer = signers.SimpleSigner(signing_cert=certificate, signing_key=key,
                                   cert_registry=SimpleCertificateStore.from_certs([certificate]))
     meta = signers.PdfSignatureMetadata(
-        field_name=SIGNATURE_FIELD, subfilter=fields.SigSeedSubFilter.PADES,
+        field_name=field_name, subfilter=fields.SigSeedSubFilter.PADES,
         md_algorithm="sha256", reason=reason, name=sealer.subject,
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
@@ -170,6 +172,22 @@ def _check_seal(pdf: bytes, result: Verification) -> str | None:
     return certificate_fingerprint(der)
 
 
+@contextmanager
+def _quiet_readers():
+    """Damaged files make pypdf and pyHanko log and warn; the checks report it instead."""
+    loggers = [logging.getLogger(name) for name in ("pypdf", "pyhanko")]
+    levels = [lg.level for lg in loggers]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for lg in loggers:
+            lg.setLevel(logging.CRITICAL)
+        try:
+            yield
+        finally:
+            for lg, level in zip(loggers, levels, strict=True):
+                lg.setLevel(level)
+
+
 def verify_pdf(pdf: bytes, public_key_pem: str | None = None,
                expected_sha256: str | None = None) -> Verification:
     """Check a dossier offline: seal, manifest signature, embedded files, sections, file hash.
@@ -188,8 +206,7 @@ def verify_pdf(pdf: bytes, public_key_pem: str | None = None,
     if not pdf.startswith(b"%PDF-"):
         result.add("PDF", False, "this is not a PDF file (no %PDF- header)")
         return result
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # damaged files make the readers warn; we report instead
+    with _quiet_readers():
         seal_fingerprint = _check_seal(pdf, result)
         try:
             files = _attachments(pdf)
