@@ -113,12 +113,13 @@ def _page_data(session: Session, actor: Actor, code: str) -> dict:
 @bp.get("/devices/<code>/ethics")
 @login_required
 def ethics_page(code: str):
+    # Render after the transaction: the page's context processors open their own.
     with unit_of_work() as session:
         try:
             data = _page_data(session, current_actor(session), code)
         except NotFoundError:
             abort(404)
-        return render_template("ethics_device.html", **data)
+    return render_template("ethics_device.html", **data)
 
 
 # --- the manufacturer's form, one lifecycle stage at a time -----------------------------------
@@ -198,12 +199,11 @@ def ethics_answer(code: str):
             abort(404)
         if not data["may_answer"]:
             abort(403)
-        criteria = data["grid"].by_stage(stage) if data["grid"].version == \
-            ethics.CURRENT_GRID_VERSION else ethics.get_grid().by_stage(stage)
-        status = 422 if errors else 200
-        return render_template("ethics_answer.html", stage=stage, criteria=criteria,
-                               errors=errors, form=request.form if errors else None,
-                               **data), status
+    # New answers go to a draft on the current grid version, whatever the last one used.
+    criteria = ethics.get_grid().by_stage(stage)
+    return render_template("ethics_answer.html", stage=stage, criteria=criteria, errors=errors,
+                           form=request.form if errors else None, **data), \
+        422 if errors else 200
 
 
 class _Refused(Exception):
@@ -273,6 +273,6 @@ def ethics_review(code: str):
             abort(404)
         if not data["may_review"]:
             abort(403)
-        return render_template("ethics_review.html", errors=errors,
-                               form=request.form if errors else None, **data), \
-            422 if errors else 200
+    return render_template("ethics_review.html", errors=errors,
+                           form=request.form if errors else None, **data), \
+        422 if errors else 200
