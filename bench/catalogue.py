@@ -80,7 +80,7 @@ def _seed(database, n: int) -> None:
             session.flush()
             session.add(MonitoringAlert(
                 deployment_id=deployment.id, device_id=device.id, rule_id="drift",
-                dedup_key="drift", kind="data_drift", severity="high", subject="age",
+                dedup_key="drift", kind="drift_share_above", severity="high", subject="age",
                 first_batch_id=batch.id, last_batch_id=batch.id))
 
 

@@ -24,6 +24,14 @@ from registry.models.reviews import Opinion, OpinionKind
 
 OPEN_ALERTS = (AlertStatus.open, AlertStatus.acknowledged)
 OPEN_INCIDENTS = (IncidentStatus.open, IncidentStatus.reported)
+# The rule kinds of monitoring/alerts.py, in words for the public.
+ALERT_SUMMARIES = {
+    "drift_share_above": "input data drifting from the reference",
+    "feature_drifted": "an input or the score drifting from the reference",
+    "kpi_not_met": "a declared performance target not met in use",
+    "volume_outside": "unexpected volume of cases",
+    "missing_rate_above": "missing values above the agreed rate",
+}
 
 
 def evaluation_summaries(session: Session, device: Device) -> list[dict[str, Any]]:
@@ -103,7 +111,7 @@ def notices_by_device(session: Session, ids: list[int]) -> dict[int, list[dict[s
             .order_by(MonitoringAlert.first_seen_at.desc())):
         out.setdefault(alert.device_id, []).append({
             "kind": "alert", "severity": alert.severity, "status": alert.status.value,
-            "summary": f"{alert.kind.replace('_', ' ')} alert under review",
+            "summary": ALERT_SUMMARIES.get(alert.kind, "monitoring alert under review"),
             "since": alert.first_seen_at})
     for incident in session.exec(select(Incident).where(
             Incident.device_id.in_(ids), Incident.status.in_(OPEN_INCIDENTS))

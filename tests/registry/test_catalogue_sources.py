@@ -139,7 +139,7 @@ def add_alert(session, device, deployment, status=AlertStatus.open):
     session.add(batch)
     session.flush()
     alert = MonitoringAlert(deployment_id=deployment.id, device_id=device.id, rule_id="drift",
-                            dedup_key=f"drift-{status}", kind="data_drift", severity="high",
+                            dedup_key=f"drift-{status}", kind="drift_share_above", severity="high",
                             subject="age", message="patient-level detail", status=status,
                             first_batch_id=batch.id, last_batch_id=batch.id)
     session.add(alert)
@@ -157,7 +157,7 @@ def test_open_alerts_and_incidents_are_public_notices_without_their_text(session
         awareness_at=datetime.now(UTC) - timedelta(days=1)))
     notices = catalogue.catalogue_entry(session, "PUB-S")["safety_notices"]
     assert [(n["kind"], n["severity"], n["summary"]) for n in notices] == [
-        ("alert", "high", "data drift alert under review"),
+        ("alert", "high", "input data drifting from the reference"),
         ("incident", "high", "serious incident under investigation")]
     assert "patient" not in str(notices) and "Missed" not in str(notices)
     incident.status = IncidentStatus.closed
