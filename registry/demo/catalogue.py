@@ -11,10 +11,15 @@ from registry.schemas.catalogue import AssessmentIn, ProblemReportIn, UseCaseIn
 from registry.services import catalogue, usecases
 
 # use_cases.md, "Demo selection scores": NEED, MATURITY, DATA, FEASIBILITY, FRAMEWORK_COST, DELAY.
-DEMO_SCORES = {
-    "DEMO-01": (5, 5, 5, 3, 3, 5), "DEMO-02": (3, 5, 3, 5, 3, 5), "DEMO-03": (3, 3, 3, 3, 3, 3),
-    "DEMO-04": (3, 5, 3, 5, 3, 5), "DEMO-05": (5, 3, 3, 3, 1, 3), "DEMO-06": (5, 5, 5, 5, 3, 3),
-    "DEMO-07": (5, 3, 5, 3, 3, 3), "DEMO-08": (5, 5, 3, 3, 3, 5),
+DEMO_USE_CASES = {
+    "DEMO-01": ("Breast cancer screening: mammogram reading aid", (5, 5, 5, 3, 3, 5)),
+    "DEMO-02": ("Resting ECG reading in primary care", (3, 5, 3, 5, 3, 5)),
+    "DEMO-03": ("Prostate biopsy slide analysis", (3, 3, 3, 3, 3, 3)),
+    "DEMO-04": ("Consultation transcription and draft reports", (3, 5, 3, 5, 3, 5)),
+    "DEMO-05": ("Emergency department triage", (5, 3, 3, 3, 1, 3)),
+    "DEMO-06": ("Cardiovascular risk for primary prevention", (5, 5, 5, 5, 3, 3)),
+    "DEMO-07": ("Safe-prescribing alerts in hospital", (5, 3, 5, 3, 3, 3)),
+    "DEMO-08": ("Large-vessel occlusion detection in stroke", (5, 5, 3, 3, 3, 5)),
 }
 
 
@@ -28,10 +33,11 @@ def after_seed(session: Session, demos: list) -> None:
     for demo in demos:
         spec = demo.spec
         code = f"UC-{demo.code[-2:]}"
+        title, grid = DEMO_USE_CASES[demo.code]
         usecases.create_use_case(session, authority, UseCaseIn(
-            code=code, title=spec["medical_indication"].capitalize(), theme=spec["theme"],
-            description=spec["intended_purpose"], device_code=demo.code))
-        scores = dict(zip(Criterion, DEMO_SCORES[demo.code], strict=True))
+            code=code, title=title, theme=spec["theme"], description=spec["intended_purpose"],
+            device_code=demo.code))
+        scores = dict(zip(Criterion, grid, strict=True))
         usecases.score_use_case(session, authority, code, AssessmentIn(
             scores=scores,
             justifications={c: f"demo score from the strategy's selection grid for {demo.code}"
