@@ -8,6 +8,9 @@ rules as data (:mod:`monitoring.alerts`), vigilance deadlines and periodic repor
 (:mod:`monitoring.vigilance`), energy and carbon records (:mod:`monitoring.energy`) and batch
 validation (:mod:`monitoring.batch`).
 
+Metrics, their intervals and KPI verdicts are those of :mod:`evaluation` (one way to compute
+them, before and after deployment): monitoring depends on evaluation, never the reverse.
+
 Importing this package imports nothing heavy: Evidently (8-14 s to import) and CodeCarbon are
 imported inside the functions that need them. Drift scores are Evidently's statistics computed
 directly (:mod:`monitoring.drift_stats`, about 100x faster than its preset on large batches);

@@ -6,12 +6,15 @@ reports what did not match; :func:`binary_performance` measures sensitivity, spe
 predictive values, accuracy and AUC with confidence intervals; :func:`compare_with_baseline` puts
 them beside the validation baseline and the declared KPIs.
 
-The interval pieces are implemented here with scipy (Wilson for proportions, DeLong for AUC) so
-this package does not depend on ``evaluation/``.
+The metrics, their intervals (Wilson for proportions, DeLong for AUC) and the KPI verdict rule are
+those of :mod:`evaluation`, so a device is judged the same way before and after deployment;
+this module adds what is specific to production batches: late labels, the validation baseline
+and flat, JSON-ready results.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,37 +23,37 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaluation.binary import confusion_counts, roc_auc_score, threshold_metrics
+from evaluation.intervals import proportion_interval
+from evaluation.kpi import KpiSpec, judge_kpi
+from evaluation.results import Interval, MetricResult
 from monitoring._plain import PlainData
 from monitoring.errors import MonitoringInputError
+
+__all__ = [
+    "BINARY_METRICS",
+    "COMPARATORS",
+    "Interval",
+    "KpiTarget",
+    "KpiVerdict",
+    "LabelJoin",
+    "MeasuredPerformance",
+    "MetricComparison",
+    "MetricValue",
+    "PerformanceComparison",
+    "binary_performance",
+    "compare_with_baseline",
+    "join_labels",
+]
 
 #: Metrics computed by :func:`binary_performance`, in report order.
 BINARY_METRICS = ("sensitivity", "specificity", "ppv", "npv", "accuracy", "prevalence", "auc")
 
-COMPARATORS = (">=", ">", "<=", "<")
+#: The comparators of :data:`evaluation.kpi.COMPARATORS` that take one threshold.
+COMPARATORS = (">=", "<=")
 
 #: At most this many example ids are kept in a join report; counts are always complete.
 MAX_EXAMPLE_IDS = 20
-
-
-@dataclass(frozen=True)
-class Interval(PlainData):
-    """A point estimate with its confidence interval.
-
-    Attributes
-    ----------
-    estimate, lower, upper : float
-        Point estimate and interval bounds.
-    level : float
-        Confidence level, e.g. 0.95.
-    method : str
-        ``"wilson"`` or ``"delong"``.
-    """
-
-    estimate: float
-    lower: float
-    upper: float
-    level: float
-    method: str
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class MetricValue(PlainData):
     numerator, denominator : float or None
         Counts behind a proportion (expected counts for an estimate).
     undefined_reason : str or None
-        Why the value is None, e.g. "no positive cases in batch".
+        Why the value is None, e.g. "no positive cases".
     """
 
     metric: str
@@ -85,6 +88,39 @@ class MetricValue(PlainData):
     numerator: float | None = None
     denominator: float | None = None
     undefined_reason: str | None = None
+
+    @classmethod
+    def from_result(
+        cls,
+        result: MetricResult,
+        *,
+        level: float,
+        method: str,
+        numerator: float | None = None,
+        denominator: float | None = None,
+    ) -> MetricValue:
+        """Flatten an :class:`evaluation.results.MetricResult`; ``method`` names the interval
+        method of a metric left undefined (it then has no interval to take it from)."""
+        iv = result.interval
+        return cls(
+            result.name,
+            result.value,
+            None if iv is None else iv.lower,
+            None if iv is None else iv.upper,
+            level if iv is None else iv.level,
+            method if iv is None else iv.method,
+            numerator,
+            denominator,
+            result.undefined_reason,
+        )
+
+    def to_result(self, n: int) -> MetricResult:
+        """The same value as an :class:`evaluation.results.MetricResult` on ``n`` cases, as
+        :func:`evaluation.kpi.judge_kpi` takes it (no interval for an estimate)."""
+        interval = None
+        if self.value is not None and self.lower is not None and self.upper is not None:
+            interval = Interval(self.value, self.lower, self.upper, self.level, self.method)
+        return MetricResult(self.metric, self.value, interval, int(n), self.undefined_reason)
 
 
 @dataclass(frozen=True)
@@ -191,8 +227,8 @@ class KpiTarget(PlainData):
     ----------
     metric : str
         One of :data:`BINARY_METRICS`.
-    comparator : {">=", ">", "<=", "<"}
-        How the value must compare with ``threshold``.
+    comparator : {">=", "<="}
+        How the value must compare with ``threshold`` (see :data:`COMPARATORS`).
     threshold : float
         The target value.
     """
@@ -231,9 +267,14 @@ class KpiTarget(PlainData):
             raise MonitoringInputError(problems)
         return cls(metric=metric, comparator=comparator, threshold=float(threshold))
 
+    @property
+    def spec(self) -> KpiSpec:
+        """The target as the :class:`evaluation.kpi.KpiSpec` its verdict is decided on."""
+        return KpiSpec(self.metric, self.comparator, threshold=self.threshold)
+
     def describe(self) -> str:
         """Return the target as text, e.g. ``"sensitivity >= 0.85"``."""
-        return f"{self.metric} {self.comparator} {self.threshold:g}"
+        return self.spec.target
 
 
 @dataclass(frozen=True)
@@ -268,25 +309,24 @@ class MetricComparison(PlainData):
 
 @dataclass(frozen=True)
 class KpiVerdict(PlainData):
-    """Whether a batch meets a declared KPI.
+    """Whether a batch meets a declared KPI: :class:`evaluation.kpi.KpiVerdict`, flattened.
 
     Attributes
     ----------
     metric, comparator, threshold : as in :class:`KpiTarget`
     value, lower, upper : float or None
         Batch value and interval.
-    status : {"met", "not_met", "inconclusive", "undefined"}
-        ``"met"`` when the whole interval satisfies the target, ``"not_met"`` when the whole
-        interval fails it (the interval excludes the threshold on the wrong side),
-        ``"inconclusive"`` when the interval straddles the threshold, ``"undefined"`` when the
-        value could not be computed. For an estimate without an interval, the point value
-        decides between "met" and "not_met".
+    status : {"met", "not_met", "inconclusive"}
+        The verdict of :func:`evaluation.kpi.judge_kpi`: ``"met"`` when the whole interval
+        satisfies the target, ``"not_met"`` when the whole interval fails it,
+        ``"inconclusive"`` when the interval straddles the threshold, when the value could not
+        be computed, or when it has no interval (an estimate: see ``point_met``).
     point_met : bool or None
-        Whether the point value alone satisfies the target.
+        Whether the point value alone satisfies the target (None when undefined).
     interval_excludes_threshold : bool or None
-        True when the threshold lies outside the batch interval.
+        True when the threshold lies outside the batch interval; None without an interval.
     message : str
-        What crossed what, for people.
+        The decision rule and the numbers, as a sentence (the verdict's ``rule``).
     """
 
     metric: str
@@ -299,6 +339,25 @@ class KpiVerdict(PlainData):
     point_met: bool | None
     interval_excludes_threshold: bool | None
     message: str
+
+    @classmethod
+    def judge(cls, target: KpiTarget, value: MetricValue, n: int) -> KpiVerdict:
+        """Judge ``value`` (of a batch of ``n`` cases) against ``target`` with
+        :func:`evaluation.kpi.judge_kpi`."""
+        verdict = judge_kpi(target.spec, value.to_result(n))
+        iv = verdict.result.interval
+        return cls(
+            metric=target.metric,
+            comparator=target.comparator,
+            threshold=target.threshold,
+            value=value.value,
+            lower=None if iv is None else iv.lower,
+            upper=None if iv is None else iv.upper,
+            status=verdict.verdict,
+            point_met=verdict.point_estimate_meets,
+            interval_excludes_threshold=None if iv is None else not iv.contains(target.threshold),
+            message=verdict.rule,
+        )
 
 
 @dataclass(frozen=True)
@@ -324,110 +383,6 @@ class PerformanceComparison(PlainData):
     def kpis_not_met(self) -> tuple[KpiVerdict, ...]:
         """KPIs whose status is ``"not_met"``."""
         return tuple(k for k in self.kpis if k.status == "not_met")
-
-
-def wilson_interval(successes: float, n: float, *, level: float = 0.95) -> Interval:
-    """Wilson score interval for a binomial proportion.
-
-    Parameters
-    ----------
-    successes : float
-        Number of successes, ``0 <= successes <= n``.
-    n : float
-        Number of trials, ``n > 0``.
-    level : float, default 0.95
-        Confidence level.
-
-    Returns
-    -------
-    Interval
-        ``method="wilson"``.
-
-    Raises
-    ------
-    MonitoringInputError
-        If ``n <= 0``, ``successes`` is outside ``[0, n]`` or ``level`` outside ``(0, 1)``.
-
-    References
-    ----------
-    .. [1] Wilson, "Probable inference, the law of succession, and statistical inference",
-       JASA 22 (1927) 209-212.
-    .. [2] Brown, Cai, DasGupta, "Interval estimation for a binomial proportion",
-       Statistical Science 16 (2001) 101-133.
-
-    Examples
-    --------
-    >>> ci = wilson_interval(8, 10)
-    >>> round(ci.lower, 4), round(ci.upper, 4)
-    (0.4902, 0.9433)
-    """
-    problems = []
-    if not _is_number(n) or n <= 0:
-        problems.append(f"n must be a positive number. Got {n!r} instead")
-    if not _is_number(successes) or successes < 0 or (_is_number(n) and successes > n):
-        problems.append(f"successes must be between 0 and n={n!r}. Got {successes!r} instead")
-    _check_level(level, problems)
-    if problems:
-        raise MonitoringInputError(problems)
-    z = _z(level)
-    p = successes / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z / denominator * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    # Clip the rounding error at p = 0 or 1 so the bounds stay inside [0, 1].
-    return Interval(p, max(0.0, centre - half), min(1.0, centre + half), level, "wilson")
-
-
-def delong_auc(y_true: np.ndarray, y_score: np.ndarray, *, level: float = 0.95) -> Interval:
-    """AUC with the DeLong variance and a normal interval clipped to [0, 1].
-
-    Parameters
-    ----------
-    y_true : array of shape (n,)
-        0/1 labels; both classes must be present.
-    y_score : array of shape (n,)
-        Scores, higher meaning more likely positive. Ties count one half.
-    level : float, default 0.95
-        Confidence level.
-
-    Returns
-    -------
-    Interval
-        ``method="delong"``.
-
-    References
-    ----------
-    .. [1] DeLong, DeLong, Clarke-Pearson, "Comparing the areas under two or more correlated
-       receiver operating characteristic curves: a nonparametric approach", Biometrics 44
-       (1988) 837-845.
-    .. [2] Sun, Xu, "Fast implementation of DeLong's algorithm", IEEE Signal Processing
-       Letters 21 (2014) 1389-1393 (placements from midranks).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> delong_auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])).estimate
-    0.75
-    """
-    from scipy.stats import rankdata
-
-    y_true = np.asarray(y_true)
-    y_score = np.asarray(y_score, dtype=float)
-    positives = y_score[y_true == 1]
-    negatives = y_score[y_true == 0]
-    m, n = len(positives), len(negatives)
-    if m == 0 or n == 0:
-        raise MonitoringInputError(["delong_auc needs at least one positive and one negative case"])
-    all_ranks = rankdata(np.concatenate([positives, negatives]))
-    # Placement of a positive = share of negatives it outranks (ties 1/2), from midranks.
-    v10 = (all_ranks[:m] - rankdata(positives)) / n
-    v01 = 1.0 - (all_ranks[m:] - rankdata(negatives)) / m
-    auc = float(v10.mean())
-    variance = (np.var(v10, ddof=1) / m if m > 1 else 0.0) + (
-        np.var(v01, ddof=1) / n if n > 1 else 0.0
-    )
-    half = _z(level) * math.sqrt(max(float(variance), 0.0))
-    return Interval(auc, max(0.0, auc - half), min(1.0, auc + half), level, "delong")
 
 
 def binary_performance(
@@ -466,38 +421,29 @@ def binary_performance(
     (1.0, 0.5)
     """
     labels, scores = _check_binary_inputs(y_true, y_score, threshold=threshold, level=level)
-    predicted = scores >= threshold
     positive = labels == 1
-    tp = int(np.sum(predicted & positive))
-    fp = int(np.sum(predicted & ~positive))
-    fn = int(np.sum(~predicted & positive))
-    tn = int(np.sum(~predicted & ~positive))
-    n = len(labels)
-    n_pos, n_neg = tp + fn, tn + fp
-
-    def proportion(name: str, k: int, total: int, reason: str) -> MetricValue:
-        if total == 0:
-            return MetricValue(name, None, None, None, level, "wilson", k, total, reason)
-        ci = wilson_interval(k, total, level=level)
-        return MetricValue(name, ci.estimate, ci.lower, ci.upper, level, "wilson", k, total)
-
+    c = confusion_counts(positive, scores, threshold=threshold)
+    n, n_pos, n_neg = c.n, c.tp + c.fn, c.tn + c.fp
+    results = threshold_metrics(positive, scores, threshold=threshold, level=level, method="wilson")
+    # Prevalence is not a property of the classifier, so evaluation has no metric for it; it is
+    # the same Wilson interval on the labels (n >= 1: an empty batch was refused above).
+    prevalence = proportion_interval(n_pos, n, level=level, method="wilson")
+    results["prevalence"] = MetricResult("prevalence", prevalence.estimate, prevalence, n)
+    counts = {
+        "sensitivity": (c.tp, n_pos),
+        "specificity": (c.tn, n_neg),
+        "ppv": (c.tp, c.tp + c.fp),
+        "npv": (c.tn, c.tn + c.fn),
+        "accuracy": (c.tp + c.tn, n),
+        "prevalence": (n_pos, n),
+    }
     metrics = [
-        proportion("sensitivity", tp, n_pos, "no positive cases in batch"),
-        proportion("specificity", tn, n_neg, "no negative cases in batch"),
-        proportion("ppv", tp, tp + fp, "no positive predictions in batch"),
-        proportion("npv", tn, tn + fn, "no negative predictions in batch"),
-        proportion("accuracy", tp + tn, n, "empty batch"),
-        proportion("prevalence", n_pos, n, "empty batch"),
-    ]
-    if n_pos and n_neg:
-        auc = delong_auc(labels, scores, level=level)
-        metrics.append(MetricValue("auc", auc.estimate, auc.lower, auc.upper, level, "delong"))
-    else:
-        missing = "positive" if not n_pos else "negative"
-        metrics.append(
-            MetricValue("auc", None, None, None, level, "delong", None, None,
-                        f"no {missing} cases in batch")
-        )  # fmt: skip
+        MetricValue.from_result(results[name], level=level, method="wilson",
+                                numerator=k, denominator=total)
+        for name, (k, total) in counts.items()
+    ]  # fmt: skip
+    auc = roc_auc_score(positive, scores, level=level)
+    metrics.append(MetricValue.from_result(auc, level=level, method="delong"))
     return MeasuredPerformance(n, n_pos, n_neg, float(threshold), level, tuple(metrics))
 
 
@@ -604,7 +550,8 @@ def compare_with_baseline(
     Parameters
     ----------
     performance : MeasuredPerformance or PerformanceEstimate
-        Batch values; anything with ``metric(name) -> MetricValue``, ``level`` and ``estimated``.
+        Batch values; anything with ``metric(name) -> MetricValue``, ``n``, ``level`` and
+        ``estimated``.
     baseline : mapping of str to float, optional
         Validation values by metric name, e.g. ``{"sensitivity": 0.91}``.
     kpis : sequence of KpiTarget or mapping
@@ -613,6 +560,9 @@ def compare_with_baseline(
     Returns
     -------
     PerformanceComparison
+        KPI verdicts are decided by :func:`evaluation.kpi.judge_kpi` on the batch interval, as
+        at validation; an estimate has no interval, so its verdicts are ``"inconclusive"``
+        with ``point_met`` saying whether the point estimate meets the target.
 
     Raises
     ------
@@ -632,7 +582,10 @@ def compare_with_baseline(
     targets = []
     for index, kpi in enumerate(kpis):
         try:
-            targets.append(kpi if isinstance(kpi, KpiTarget) else KpiTarget.from_dict(kpi))
+            # A KpiTarget built directly is checked like a mapping: the verdict needs a
+            # comparator evaluation knows.
+            data = dataclasses.asdict(kpi) if isinstance(kpi, KpiTarget) else kpi
+            targets.append(KpiTarget.from_dict(data))
         except MonitoringInputError as err:
             problems.extend(f"kpis[{index}]: {p}" for p in err.problems)
     for name, value in (baseline or {}).items():
@@ -650,7 +603,7 @@ def compare_with_baseline(
         for name, value in (baseline or {}).items()
     )
     verdicts = tuple(
-        _kpi_verdict(performance.metric(t.metric), t, performance.level) for t in targets
+        KpiVerdict.judge(t, performance.metric(t.metric), performance.n) for t in targets
     )
     return PerformanceComparison(
         estimated=bool(performance.estimated),
@@ -681,50 +634,6 @@ def _compare_metric(value: MetricValue, baseline: float) -> MetricComparison:
         interval_excludes_baseline=excludes,
         direction=direction,
     )
-
-
-def _satisfies(value: float, comparator: str, threshold: float) -> bool:
-    return {
-        ">=": value >= threshold,
-        ">": value > threshold,
-        "<=": value <= threshold,
-        "<": value < threshold,
-    }[comparator]
-
-
-def _kpi_verdict(value: MetricValue, target: KpiTarget, level: float) -> KpiVerdict:
-    text = target.describe()
-    if value.value is None:
-        return KpiVerdict(
-            target.metric, target.comparator, target.threshold, None, None, None,
-            "undefined", None, None,
-            f"KPI {text} cannot be checked: {value.undefined_reason}",
-        )  # fmt: skip
-    point_met = _satisfies(value.value, target.comparator, target.threshold)
-    has_interval = value.lower is not None and value.upper is not None
-    if has_interval:
-        # The interval decides: every value in it meets the target, or none does.
-        lower_ok = _satisfies(value.lower, target.comparator, target.threshold)
-        upper_ok = _satisfies(value.upper, target.comparator, target.threshold)
-        status = (
-            "met"
-            if lower_ok and upper_ok
-            else "not_met"
-            if not (lower_ok or upper_ok)
-            else "inconclusive"
-        )
-        excludes = not (value.lower <= target.threshold <= value.upper)
-        interval = f" ({level:.0%} CI {value.lower:.3f} to {value.upper:.3f})"
-    else:
-        status = "met" if point_met else "not_met"
-        excludes = None
-        interval = " (estimate, no interval)"
-    verb = {"met": "met", "not_met": "not met", "inconclusive": "inconclusive"}[status]
-    message = f"KPI {text} {verb}: {target.metric} = {value.value:.3f}{interval}"
-    return KpiVerdict(
-        target.metric, target.comparator, target.threshold, value.value, value.lower,
-        value.upper, status, point_met, excludes, message,
-    )  # fmt: skip
 
 
 def _check_binary_inputs(y_true, y_score, *, threshold, level) -> tuple[np.ndarray, np.ndarray]:
@@ -798,9 +707,3 @@ def _is_number(value: Any) -> bool:
 def _check_level(level: Any, problems: list[str]) -> None:
     if not _is_number(level) or not 0 < level < 1:
         problems.append(f"level must be strictly between 0 and 1. Got {level!r} instead")
-
-
-def _z(level: float) -> float:
-    from scipy.stats import norm
-
-    return float(norm.ppf(0.5 + level / 2))

@@ -546,57 +546,77 @@ def postmarket_status(session: Session, device: Device) -> dict[str, Any]:
     deployment is configured), with the reasons, for the device page and lists."""
     from registry.services import incidents
 
-    alerts = list(session.exec(select(MonitoringAlert).where(
-        MonitoringAlert.device_id == device.id,
-        MonitoringAlert.status.in_((AlertStatus.open, AlertStatus.acknowledged)))))
-    open_incidents = list(session.exec(select(Incident).where(
-        Incident.device_id == device.id, Incident.status != IncidentStatus.closed)))
-    configured = session.exec(select(func.count()).select_from(MonitoringConfig).join(
-        Deployment, Deployment.id == MonitoringConfig.deployment_id).where(
-        Deployment.device_id == device.id)).one()
-    now = utcnow()
-    overdue = [i for i in open_incidents if incidents.clock(i, now)["overdue"]]
-    unreported = [i for i in open_incidents if i.serious and i.status is IncidentStatus.open]
-    severe = [a for a in alerts if a.severity in HIGH and a.status is AlertStatus.open]
-    reasons = []
-    if overdue:
-        reasons.append(f"{len(overdue)} serious incident(s) past the reporting deadline")
-    if unreported:
-        reasons.append(f"{len(unreported)} serious incident(s) to report to the authority")
-    if severe:
-        reasons.append(f"{len(severe)} open high-severity alert(s): "
-                       + ", ".join(sorted({a.rule_id for a in severe})))
-    if overdue or unreported or severe:
-        status = "action_needed"
-    elif alerts or open_incidents:
-        status = "watch"
-        reasons.append(f"{len(alerts)} active alert(s), {len(open_incidents)} open incident(s)")
-    elif configured:
-        status = "ok"
-    else:
-        status = "not_monitored"
-    return {"device_code": device.code, "status": status, "reasons": reasons,
-            "open_alerts": len(alerts), "open_incidents": len(open_incidents),
-            "overdue_incidents": len(overdue),
+    status = _statuses(session, [device.id])[device.id]
+    return {"device_code": device.code, **status,
             "periodic_report": incidents.periodic_report(session, device)}
+
+
+def _statuses(session: Session, device_ids: list[int]) -> dict[int, dict[str, Any]]:
+    # Three queries whatever the number of devices (the device list shows one per row).
+    from registry.services import incidents
+
+    active = (AlertStatus.open, AlertStatus.acknowledged)
+    alerts: dict[int, list[MonitoringAlert]] = {i: [] for i in device_ids}
+    for alert in session.exec(select(MonitoringAlert).where(
+            MonitoringAlert.device_id.in_(device_ids), MonitoringAlert.status.in_(active))):
+        alerts[alert.device_id].append(alert)
+    open_incidents: dict[int, list[Incident]] = {i: [] for i in device_ids}
+    for incident in session.exec(select(Incident).where(
+            Incident.device_id.in_(device_ids), Incident.status != IncidentStatus.closed)):
+        open_incidents[incident.device_id].append(incident)
+    configured = set(session.exec(select(Deployment.device_id).join(
+        MonitoringConfig, MonitoringConfig.deployment_id == Deployment.id).where(
+        Deployment.device_id.in_(device_ids))).all())
+    now = utcnow()
+    result = {}
+    for device_id in device_ids:
+        found, opened = alerts[device_id], open_incidents[device_id]
+        overdue = [i for i in opened if incidents.clock(i, now)["overdue"]]
+        unreported = [i for i in opened if i.serious and i.status is IncidentStatus.open]
+        severe = [a for a in found if a.severity in HIGH and a.status is AlertStatus.open]
+        reasons = []
+        if overdue:
+            reasons.append(f"{len(overdue)} serious incident(s) past the reporting deadline")
+        if unreported:
+            reasons.append(f"{len(unreported)} serious incident(s) to report to the authority")
+        if severe:
+            reasons.append(f"{len(severe)} open high-severity alert(s): "
+                           + ", ".join(sorted({a.rule_id for a in severe})))
+        if overdue or unreported or severe:
+            status = "action_needed"
+        elif found or opened:
+            status = "watch"
+            reasons.append(f"{len(found)} active alert(s), {len(opened)} open incident(s)")
+        else:
+            status = "ok" if device_id in configured else "not_monitored"
+        result[device_id] = {"status": status, "reasons": reasons, "open_alerts": len(found),
+                             "open_incidents": len(opened), "overdue_incidents": len(overdue)}
+    return result
 
 
 def postmarket_statuses(session: Session, device_ids: list[int]) -> dict[int, str]:
     """The status of many devices at once (the device list)."""
-    return {device.id: postmarket_status(session, device)["status"]
-            for device in session.exec(select(Device).where(Device.id.in_(device_ids)))}
+    return {i: s["status"] for i, s in _statuses(session, list(device_ids)).items()}
 
 
 def visible_statuses(session: Session, actor: Actor, devices: list[Device]) -> dict[int, str]:
     """The post-market status of the listed devices whose monitoring the actor may read
     (monitoring is not public: others get no entry)."""
-    if actor.is_anonymous or not auth.allows(actor, Permission.MONITORING_READ):
+    if actor.is_anonymous or not auth.allows(actor, Permission.MONITORING_READ) or not devices:
         return {}
-    shown = {d.id for d in devices if can_see_deployment(session, actor, None, d)}
-    if actor.role is Role.hospital:
+    ids = [d.id for d in devices]
+    if actor.role in auth.SEES_ALL:
+        shown = set(ids)
+    elif actor.role is Role.manufacturer:
+        shown = {d.id for d in devices if d.manufacturer_id == actor.organisation_id}
+    elif actor.role is Role.hospital:
         shown = set(session.exec(select(Deployment.device_id).where(
             Deployment.hospital_id == actor.organisation_id,
-            Deployment.device_id.in_([d.id for d in devices]))).all())
+            Deployment.device_id.in_(ids))).all())
+    else:
+        shown = set(session.exec(select(AccessGrant.device_id).where(
+            AccessGrant.organisation_id == actor.organisation_id,
+            AccessGrant.device_id.in_(ids))).all())
     return postmarket_statuses(session, sorted(shown)) if shown else {}
 
 

@@ -12,7 +12,7 @@ from registry.auth import Permission
 from registry.db import unit_of_work
 from registry.errors import InvalidInputError, RegistryError
 from registry.identity import current_actor
-from registry.models import Device, ModelVersion, Organisation
+from registry.models import Device, Job, ModelVersion, Organisation
 from registry.schemas.monitoring import (
     AlertOut,
     BatchIn,
@@ -74,7 +74,8 @@ def _dashboard(session, actor, deployment_id: int) -> dict:
         "hospital": session.get(Organisation, deployment.hospital_id).name,
         "version": session.get(ModelVersion, deployment.model_version_id).version,
         "config": dump(MonitoringConfigOut, config) if config else None,
-        "batches": [_batch_row(b) for b in reversed(batches)],
+        "batches": [_batch_row(b, session.get(Job, b.job_id) if b.job_id else None)
+                    for b in reversed(batches)],
         "charts": _charts(batches),
         "alerts": dump_all(AlertOut, alert_rows),
         "incidents": [dump(IncidentOut, incidents.incident_view(i)) for i in incident_rows],
@@ -107,11 +108,15 @@ def _segments(batches) -> list[dict]:
     return rows
 
 
-def _batch_row(batch) -> dict:
+def _batch_row(batch, job) -> dict:
     results = batch.results or {}
     drifted = (results.get("drift") or {}).get("drifted_features", [])
+    status, error = batch.status.value, batch.error
+    if status == "queued" and job is not None and job.status == "failed":
+        # The analysis crashed (not the sender's data): say so rather than "queued" forever.
+        status, error = "failed", f"analysis job {job.id} failed; an administrator can see why"
     return {"id": batch.id, "received_at": batch.received_at, "rows": batch.row_count,
-            "status": batch.status.value, "error": batch.error,
+            "status": status, "error": error,
             "drift_share": batch.drift_share, "drifted": drifted,
             "missing_rate": batch.missing_rate, "labelled": batch.measured is not None,
             "findings": len(results.get("findings", []))}

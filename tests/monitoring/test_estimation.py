@@ -79,7 +79,8 @@ def test_scores_outside_unit_interval_are_rejected():
     )
 
 
-def test_estimate_compares_with_kpis_by_point_value():
+def test_estimate_without_interval_gives_inconclusive_kpis_with_the_point_verdict():
+    # As in evaluation.kpi: a KPI is decided on an interval; an estimate has none.
     p, _ = _calibrated(5000, seed=4)
     est = estimate_performance(p, threshold=0.4, ece=0.01)
     comparison = compare_with_baseline(
@@ -87,6 +88,12 @@ def test_estimate_compares_with_kpis_by_point_value():
     )
     assert comparison.estimated is True
     verdict = comparison.kpis[0]
-    assert verdict.status == "not_met" and verdict.interval_excludes_threshold is None
-    assert verdict.message.endswith("(estimate, no interval)")
+    value = est.metric("specificity").value
+    assert (verdict.status, verdict.point_met, verdict.value) == ("inconclusive", False, value)
+    assert (verdict.lower, verdict.upper, verdict.interval_excludes_threshold) == (None,) * 3
+    assert verdict.message == (
+        "inconclusive: specificity >= 0.99 is judged on a confidence interval and this metric "
+        f"has none (estimate {value:.4g})."
+    )
+    assert comparison.kpis_not_met == ()
     assert est.to_dict()["estimated"] is True

@@ -1,6 +1,7 @@
 """Measured performance checked against independent computations; late-label join."""
 
 import json
+import operator
 
 import numpy as np
 import pandas as pd
@@ -13,32 +14,29 @@ from monitoring.performance import (
     KpiTarget,
     binary_performance,
     compare_with_baseline,
-    delong_auc,
     join_labels,
-    wilson_interval,
 )
 
 
 @pytest.mark.parametrize("k,n", [(0, 10), (1, 10), (8, 10), (10, 10), (37, 211), (1, 1)])
 @pytest.mark.parametrize("level", [0.9, 0.95, 0.99])
-def test_wilson_interval_matches_statsmodels(k, n, level):
+def test_proportion_intervals_are_wilson_as_in_statsmodels(k, n, level):
+    # k of n positive cases detected, plus two negatives so every metric is defined.
+    y = np.r_[np.ones(n), np.zeros(2)]
+    s = np.r_[np.ones(k), np.zeros(n - k), np.zeros(2)]
+    sens = binary_performance(y, s, threshold=0.5, level=level).metric("sensitivity")
     lower, upper = proportion_confint(k, n, alpha=1 - level, method="wilson")
-    ci = wilson_interval(k, n, level=level)
-    assert (ci.lower, ci.upper) == (
+    assert (sens.lower, sens.upper) == (
         pytest.approx(lower, abs=1e-12),
         pytest.approx(upper, abs=1e-12),
     )
-    assert ci.estimate == k / n and ci.method == "wilson"
+    assert sens.value == k / n and (sens.method, sens.level) == ("wilson", level)
 
 
-def test_wilson_interval_rejects_bad_counts_with_every_problem():
+def test_binary_performance_rejects_a_level_outside_zero_one():
     with pytest.raises(MonitoringInputError) as caught:
-        wilson_interval(5, 0, level=1.5)
-    assert caught.value.problems == (
-        "n must be a positive number. Got 0 instead",
-        "successes must be between 0 and n=0. Got 5 instead",
-        "level must be strictly between 0 and 1. Got 1.5 instead",
-    )
+        binary_performance([0, 1], [0.2, 0.8], threshold=0.5, level=1.5)
+    assert caught.value.problems == ("level must be strictly between 0 and 1. Got 1.5 instead",)
 
 
 def _brute_force_delong(y, s):
@@ -49,19 +47,20 @@ def _brute_force_delong(y, s):
     return psi.mean(), v10.var(ddof=1) / len(pos) + v01.var(ddof=1) / len(neg)
 
 
-def test_delong_auc_and_variance_match_brute_force_pairs_with_ties():
+def test_auc_interval_is_delong_as_brute_force_pairs_with_ties():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 300)
     s = np.round(rng.normal(y * 0.8, 1.0), 1)  # rounding creates many ties
     auc, variance = _brute_force_delong(y, s)
-    ci = delong_auc(y, s, level=0.95)
-    assert ci.estimate == pytest.approx(auc, abs=1e-12)
-    assert ci.estimate == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+    ci = binary_performance(y, s, threshold=0.5, level=0.95).metric("auc")
+    assert ci.value == pytest.approx(auc, abs=1e-12)
+    assert ci.value == pytest.approx(roc_auc_score(y, s), abs=1e-12)
     half = 1.959963984540054 * np.sqrt(variance)
     assert (ci.lower, ci.upper) == (
         pytest.approx(auc - half, abs=1e-9),
         pytest.approx(auc + half, abs=1e-9),
     )
+    assert ci.method == "delong"
 
 
 def test_binary_performance_counts_match_masks():
@@ -105,8 +104,8 @@ def test_binary_performance_is_invariant_to_row_order():
 def test_one_class_batch_gives_undefined_metrics_with_reasons():
     result = binary_performance([1, 1, 1], [0.9, 0.2, 0.7], threshold=0.5)
     spec, auc = result.metric("specificity"), result.metric("auc")
-    assert (spec.value, spec.undefined_reason) == (None, "no negative cases in batch")
-    assert (auc.value, auc.undefined_reason) == (None, "no negative cases in batch")
+    assert (spec.value, spec.undefined_reason) == (None, "no negative cases")
+    assert (auc.value, auc.undefined_reason) == (None, "no negative cases")
     assert result.metric("sensitivity").value == pytest.approx(2 / 3)
 
 
@@ -183,8 +182,11 @@ def test_compare_with_baseline_and_kpis():
     statuses = [k.status for k in comparison.kpis]
     assert statuses == ["not_met", "met", "inconclusive"]
     assert comparison.kpis[0].message == (
-        "KPI sensitivity >= 0.88 not met: sensitivity = 0.800 (95% CI 0.739 to 0.850)"
+        "not_met: sensitivity >= 0.88 requires the lower bound of the 95% interval to be >= "
+        "0.88; it is 0.7391 (estimate 0.8, 95% CI 0.7391-0.8495, wilson)."
     )
+    assert [k.point_met for k in comparison.kpis] == [False, True, True]
+    assert [k.interval_excludes_threshold for k in comparison.kpis] == [True, True, False]
     assert comparison.kpis_not_met == (comparison.kpis[0],)
     json.dumps(comparison.to_dict(), allow_nan=False)
 
@@ -197,7 +199,50 @@ def test_compare_with_baseline_rejects_malformed_kpis():
         )
     assert caught.value.problems == (
         "kpis[0]: KPI field 'threshold' is required",
-        "kpis[0]: KPI comparator must be one of ('>=', '>', '<=', '<'). Got '==' instead",
+        "kpis[0]: KPI comparator must be one of ('>=', '<='). Got '==' instead",
         "baseline metric must be one of ('sensitivity', 'specificity', 'ppv', 'npv', 'accuracy', "
         "'prevalence', 'auc'). Got 'f1' instead",
+    )
+
+
+def test_kpi_verdicts_follow_evaluation_rules_on_the_interval_bounds():
+    # Independent restatement of the rule (lifecycle gate G4.2): met when the whole interval
+    # satisfies the KPI, not met when it wholly fails it, inconclusive otherwise.
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, 120)
+    s = rng.uniform(size=120) * 0.6 + y * 0.3
+    measured = binary_performance(y, s, threshold=0.5)
+    seen = set()
+    for name in ("sensitivity", "specificity", "ppv", "auc"):
+        value = measured.metric(name)
+        for threshold in np.linspace(0.3, 1.0, 15).tolist():
+            for comparator, ok in ((">=", operator.ge), ("<=", operator.le)):
+                kpi = {"metric": name, "comparator": comparator, "threshold": threshold}
+                verdict = compare_with_baseline(measured, kpis=[kpi]).kpis[0]
+                all_ok = ok(value.lower, threshold) and ok(value.upper, threshold)
+                none_ok = not (ok(value.lower, threshold) or ok(value.upper, threshold))
+                expected = "met" if all_ok else "not_met" if none_ok else "inconclusive"
+                assert verdict.status == expected, (name, comparator, threshold)
+                assert verdict.point_met == ok(value.value, threshold)
+                seen.add(verdict.status)
+    assert seen == {"met", "not_met", "inconclusive"}
+
+
+def test_kpi_on_an_undefined_metric_is_inconclusive_with_the_reason():
+    measured = binary_performance([1, 1, 1], [0.9, 0.2, 0.7], threshold=0.5)
+    verdict = compare_with_baseline(
+        measured, kpis=[{"metric": "specificity", "comparator": ">=", "threshold": 0.9}]
+    ).kpis[0]
+    assert (verdict.status, verdict.value, verdict.point_met) == ("inconclusive", None, None)
+    assert verdict.message == (
+        "inconclusive: specificity >= 0.9 cannot be judged because no negative cases."
+    )
+
+
+def test_a_kpi_target_built_directly_is_checked_too():
+    measured = binary_performance([0, 1], [0.2, 0.8], threshold=0.5)
+    with pytest.raises(MonitoringInputError) as caught:
+        compare_with_baseline(measured, kpis=[KpiTarget("sensitivity", ">", 0.8)])
+    assert caught.value.problems == (
+        "kpis[0]: KPI comparator must be one of ('>=', '<='). Got '>' instead",
     )
