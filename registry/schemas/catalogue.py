@@ -109,6 +109,7 @@ class CatalogueDeviceOut(Public):
     evaluations: list[EvaluationSummaryOut] = Field(default_factory=list)
     opinions: list[OpinionSummaryOut] = Field(default_factory=list)
     safety_notices: list[SafetyNoticeOut] = Field(default_factory=list)
+    withdrawn_at: datetime | None = None
     updated_at: datetime
 
 

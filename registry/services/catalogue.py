@@ -134,7 +134,8 @@ def entries(session: Session, found: list[Device], *, detail: bool = True) -> li
             "task": d.task.value, "stage": d.stage.value, "basic_udi_di": d.basic_udi_di,
             "udi_di": d.udi_di, "versions": versions.get(d.id, []),
             "deployments": deployments, "hospitals": hospitals,
-            "updated_at": d.updated_at, "evaluations": evaluations.get(d.id, []),
+            "withdrawn_at": d.withdrawn_at, "updated_at": d.updated_at,
+            "evaluations": evaluations.get(d.id, []),
             "opinions": opinions.get(d.id, []), "safety_notices": notices.get(d.id, []),
         }
         out.append(entry)

@@ -286,3 +286,10 @@ def test_national_view_is_for_authorities_and_admins(session, world, role):
     with pytest.raises(PermissionDeniedError):
         national.national_view(session, factories.actor_for(role))
     assert national.national_view(session, factories.actor_for(Role.admin))["total"] == 2
+
+
+def test_a_withdrawn_published_device_says_so(session, world, client):
+    devices.withdraw_device(session, world["manufacturer"], "PUB-1", "replaced by version 2")
+    entry = catalogue.catalogue_entry(session, "PUB-1")
+    assert entry["withdrawn_at"] is not None
+    assert "withdrawn" in client.get("/catalogue/PUB-1").get_data(as_text=True)
