@@ -4,6 +4,7 @@ the pre-fill, domain scores, the question thread, signed opinions, amendments an
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import json
@@ -550,3 +551,17 @@ def test_two_reviewers_signing_at_once_make_one_opinion(db_kind, tmp_path):
     finally:
         database.engine.dispose()
         drop_database(db_kind, name)
+
+
+def test_a_device_is_never_reviewed_by_its_own_organisation(session, world):
+    # Submissions go only to HTA agencies and notified bodies, and reviewers only belong to
+    # those (core ROLE_ORGANISATION_KINDS), so a manufacturer never reviews its own device.
+    with pytest.raises(InvalidInputError, match="not an HTA agency or a notified body"):
+        reviews.submit(session, world["maker"], world["device"].code, SubmissionIn(
+            reviewer_organisation_id=world["maker"].organisation_id))
+    submission = submit(session, world)
+    with pytest.raises(NotFoundError):
+        # Even an actor forged as a reviewer of the manufacturer's organisation finds nothing.
+        forged = dataclasses.replace(world["maker"], role=Role.reviewer)
+        reviews.score_domain(session, forged, submission.id, ScoreIn(
+            domain="D1", score="4", justification="my own device is excellent"))
