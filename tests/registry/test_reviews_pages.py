@@ -98,3 +98,33 @@ def test_device_panel_shows_the_signed_opinion_with_its_signature(client, sessio
     assert "Signed by Nina NB" in page and opinion.signed_at.strftime("%Y-%m-%d %H:%M") in page
     assert opinion.meaning in page and "signature verified" in page
     assert opinion.content_hash[:16] in page
+
+
+def test_hta_reviewer_signs_an_opinion_and_an_amendment_through_the_form(client, session,
+                                                                         world):
+    has = factories.OrganisationFactory(kind=OrganisationKind.hta_agency)
+    reviewer = factories.UserFactory(role=Role.reviewer, organisation_id=has.id, name="Hugo HAS")
+    maker = Actor.from_user(world["maker"])
+    submission = reviews.submit(session, maker, world["device"].code,
+                                SubmissionIn(reviewer_organisation_id=has.id))
+    world = {**world, "submission": submission, "assessor": Actor.from_user(reviewer)}
+    score_all(session, world)
+    login(client, reviewer)
+    page = client.get(f"/reviews/{submission.id}").get_data(as_text=True)
+    assert "Service attendu" in page and "Sign the HTA opinion" in page
+    url = f"/reviews/{submission.id}/opinions"
+    signed = client.post(url, data={"service_attendu": "sufficient", "asa": "IV",
+                                    "rationale": "minor improvement over current practice",
+                                    "password": factories.PASSWORD})
+    assert signed.status_code == 302
+    page = client.get(f"/reviews/{submission.id}").get_data(as_text=True)
+    assert "Service attendu <strong>sufficient</strong>" in page and "IV · minor" in page
+    assert "Sign an amendment" in page
+    [first] = session.exec(select(Opinion)).all()
+    amended = client.post(url, data={"service_attendu": "insufficient", "amends_id": first.id,
+                                     "rationale": "new data: no benefit in the population",
+                                     "password": factories.PASSWORD})
+    assert amended.status_code == 302
+    opinions = session.exec(select(Opinion).order_by(Opinion.id)).all()
+    assert [(o.service_attendu, o.amends_id) for o in opinions] == [
+        ("sufficient", None), ("insufficient", first.id)]
