@@ -264,39 +264,36 @@ def problem_reports():
     return _reports_page()
 
 
-@bp.post("/problem-reports/<int:report_id>/handle")
-@login_required
-def handle_problem_report(report_id: int):
-    data, errors = parse(ProblemReportHandleIn, request.form)
+def _act_on_report(report_id: int, model, act, outcome):
+    """Validate the form, run ``act(session, actor, report_id, data)``, flash ``outcome(row)``;
+    a refusal (bad input, or a report already closed) shows the list with the message."""
+    data, errors = parse(model, request.form)
     if errors:
-        return _reports_page(errors={"": [f"report {report_id}: " + "; ".join(
+        return _reports_page(errors={"": [f"report PR-{report_id}: " + "; ".join(
             m for ms in errors.values() for m in ms)]}, status=422)
     try:
         with unit_of_work() as session:
-            catalogue.handle_problem_report(session, current_actor(session), report_id, data)
+            message = outcome(act(session, current_actor(session), report_id, data))
     except ConflictError as exc:
         return _reports_page(errors=registry_errors(exc), status=409)
-    flash(f"Report PR-{report_id} {data.status}.", "success")
+    flash(f"Report PR-{report_id} {message}.", "success")
     return redirect(url_for("web.problem_reports"))
+
+
+@bp.post("/problem-reports/<int:report_id>/handle")
+@login_required
+def handle_problem_report(report_id: int):
+    return _act_on_report(report_id, ProblemReportHandleIn, catalogue.handle_problem_report,
+                          lambda report: report.status.value)
 
 
 @bp.post("/problem-reports/<int:report_id>/incident")
 @login_required
 def problem_report_incident(report_id: int):
-    data, errors = parse(IncidentRequestIn, request.form)
-    if errors:
-        return _reports_page(errors={"": [f"report {report_id}: " + "; ".join(
-            m for ms in errors.values() for m in ms)]}, status=422)
-    try:
-        with unit_of_work() as session:
-            report = catalogue.request_incident(session, current_actor(session), report_id,
-                                                data)
-            outcome = (f"became incident {report.incident_ref}" if report.incident_ref
-                       else "is recorded as an incident request")
-    except ConflictError as exc:
-        return _reports_page(errors=registry_errors(exc), status=409)
-    flash(f"Report PR-{report_id} {outcome}.", "success")
-    return redirect(url_for("web.problem_reports"))
+    return _act_on_report(
+        report_id, IncidentRequestIn, catalogue.request_incident,
+        lambda report: f"became incident {report.incident_ref}" if report.incident_ref
+        else "is recorded as an incident request for the manufacturer")
 
 
 # --- the device page's catalogue section ------------------------------------------------------

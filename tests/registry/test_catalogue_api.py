@@ -215,3 +215,22 @@ def test_device_page_shows_the_catalogue_panel_to_its_manufacturer(client, world
     assert "Not published" in private
     reports = client.get("/problem-reports").get_data(as_text=True)
     assert "leaflet does not say" in reports
+
+
+def test_report_forms_of_the_web_pages(client, world, session):
+    report = catalogue.report_problem(session, "PUB-1", catalogue.ProblemReportIn(
+        category="safety", reporter_kind="patient",
+        description="The app told me my scan was normal, the doctor said otherwise."), "fp")
+    user = factories.UserFactory(role=Role.manufacturer, organisation_id=world["maker"].id)
+    client.post("/login", data={"email": user.email, "password": factories.PASSWORD})
+    refused = client.post(f"/problem-reports/{report.id}/incident", data={
+        "note": "confirmed", "serious": "on"})
+    assert refused.status_code == 422
+    assert "needs its category" in refused.get_data(as_text=True)
+    done = client.post(f"/problem-reports/{report.id}/incident", data={
+        "note": "confirmed", "serious": "on", "category": "mdr_other_serious_incident",
+        "severity": "high"}, follow_redirects=True)
+    assert "became incident INC-PUB-1-001" in done.get_data(as_text=True)
+    again = client.post(f"/problem-reports/{report.id}/handle", data={
+        "status": "dismissed", "note": "too late"})
+    assert again.status_code == 409 and "already converted" in again.get_data(as_text=True)
