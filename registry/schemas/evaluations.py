@@ -38,7 +38,8 @@ class EvaluationIn(In):
         default_factory=dict, description="Multiclass: class label -> probability column")
     positive_label: str | None = Field(default=None, max_length=200,
                                        description="Binary: the label of a positive case")
-    threshold: float | None = Field(default=None, description="Binary operating threshold")
+    threshold: float | None = Field(default=None, allow_inf_nan=False,
+                                    description="Binary operating threshold")
     probability: bool = True
     group_columns: list[str] = Field(default_factory=list, max_length=20,
                                      description="Subgroup columns (age band, sex, ...)")

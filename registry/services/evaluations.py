@@ -38,11 +38,6 @@ DEFAULT_PARAMETERS: dict[str, Any] = {
 
 MEDIA_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
 
-#: Dataset kinds by strength of evidence: a KPI declared on one kind may be judged on a
-#: stronger one (an RCT is also independent data).
-KIND_RANK = {"internal": 0, "external": 1, "prospective": 2, "rct": 3}
-INDEPENDENT_KINDS = ("external", "prospective", "rct")
-
 
 # --- submitting ---------------------------------------------------------------------------------
 
@@ -198,12 +193,14 @@ def run_evaluation(session: Session, actor: Actor, evaluation: Evaluation) -> Ev
     evaluation.status = EvaluationStatus.running
     device = session.get(Device, evaluation.device_id)
     kpis = devices.kpis_of(session, device)
-    frame = uploads.read_table(_raw_bytes(evaluation), evaluation.filename)
-    arguments = evaluation_arguments(evaluation.task, evaluation.columns, frame, kpis)
     try:
+        frame = uploads.read_table(_raw_bytes(evaluation), evaluation.filename)
+        arguments = evaluation_arguments(evaluation.task, evaluation.columns, frame, kpis)
         report = evaluate(frame, **arguments, **evaluation.parameters)
     except EvaluationInputError as exc:
         evaluation.status, evaluation.error = EvaluationStatus.failed, "; ".join(exc.problems)
+    except InvalidInputError as exc:  # the stored file no longer reads (e.g. a newer reader)
+        evaluation.status, evaluation.error = EvaluationStatus.failed, exc.detail
     else:
         evaluation.results = report.to_dict()
         evaluation.kpi_verdicts = [_verdict(k, v.to_dict()) for k, v in zip(

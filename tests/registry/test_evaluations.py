@@ -377,3 +377,33 @@ def test_pseudonymous_ids_years_and_age_bands_are_accepted():
         "site_name": "CHU de Lyon",
     })
     assert identifier_problems(frame) == []
+
+
+def test_a_stored_file_that_no_longer_reads_ends_the_evaluation_as_failed(connection):
+    with db.unit_of_work() as s:
+        factories.bind(s)
+        maker = factories.actor_for(Role.manufacturer)
+        device = factories.DeviceFactory(manufacturer_id=maker.organisation_id)
+        version = devices.candidate_version(s, device)
+        queued = evaluations.submit_evaluation(
+            s, maker, device.code, version.id, EvaluationIn(**MAPPING),
+            io.BytesIO(validation_csv()), "valid.csv")
+        evaluation_id, job_id, version_id = queued.id, queued.job_id, version.id
+        # The blob is damaged between the upload and the job (a disk fault, say).
+        storage.get_store().path_for(queued.sha256).write_bytes(b"case,sex\nc1")
+    jobs.get_runner().wait(job_id)
+    with db.unit_of_work() as s:
+        failed = s.get(Evaluation, evaluation_id)
+        assert failed.status == "failed" and "truncated" in failed.error
+        assert failed.results is None and s.get(ModelVersion, version_id).evaluated_at is None
+        assert s.exec(select(AuditEvent.action).where(
+            AuditEvent.object_type == "evaluation",
+            AuditEvent.object_id == str(evaluation_id))).all() == [
+            "evaluation.submit", "evaluation.failed"]
+
+
+def test_an_infinite_threshold_is_refused_at_the_edge():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="finite number"):
+        EvaluationIn(**{**MAPPING, "threshold": "inf"})
