@@ -52,9 +52,32 @@ def monitoring_overview():
         rows = service.deployments_overview(session, actor)
         open_alerts = [dump(AlertOut, a) for a in alerts.list_alerts(session, actor,
                                                                      status="active")]
+        sites = _sites_chart(session, actor, rows)
     names = {r["deployment_id"]: f"{r['device_code']} at {r['site']}" for r in rows}
     return render_template("monitoring_overview.html", rows=rows, alerts=open_alerts,
-                           names=names)
+                           names=names, sites_chart=sites)
+
+
+def _sites_chart(session, actor, rows: list[dict]):
+    """Drift share per deployment over time: one line per site, so a shift at one site stands
+    out against the others (the manufacturer's view across sites)."""
+    import plotly.graph_objects as go
+
+    from registry.web.charts import chart
+
+    fig = go.Figure()
+    for row in rows:
+        done = [b for b in service.list_batches(session, actor, row["deployment_id"])
+                if b.drift_share is not None]
+        if done:
+            fig.add_trace(go.Scatter(x=[b.received_at for b in done],
+                                     y=[b.drift_share for b in done], mode="lines+markers",
+                                     name=f"{row['device_code']} · {row['site']}"))
+    if not fig.data:
+        return None
+    fig.update_layout(title="Share of drifted features per site", yaxis={"range": [0, 1]},
+                      legend={"orientation": "h", "y": -0.25})
+    return chart(fig, label="Share of drifted features per batch, one line per deployment")
 
 
 # --- a deployment's dashboard -----------------------------------------------------------------
