@@ -158,43 +158,50 @@ def _stage_of(value: str | None) -> str:
     return value if value in {s.value for s in Stage} else Stage.S1_NEEDS.value
 
 
+def _save_batch(code: str, items: list[tuple[str, dict]], model, save) -> tuple[int, dict]:
+    """Save every item or none: ``save(session, actor, code, criterion_id, model_instance)``
+    per (criterion id, form fields); returns (count saved, errors by criterion id)."""
+    errors: dict[str, list[str]] = {}
+    try:
+        with unit_of_work() as session:
+            actor = current_actor(session)
+            for cid, fields in items:
+                try:
+                    with session.begin_nested():
+                        save(session, actor, code, cid, model.model_validate(fields))
+                except ValidationError as exc:
+                    errors[cid] = [e["msg"].removeprefix("Value error, ") for e in exc.errors()]
+                except InvalidInputError as exc:
+                    errors[cid] = [exc.detail]
+            if errors:
+                raise _Refused
+    except _Refused:
+        pass  # nothing of the batch is kept: fix and send again
+    return len(items), errors
+
+
+class _Refused(Exception):
+    """Rolls back a form batch that had errors."""
+
+
 @bp.route("/devices/<code>/ethics/answer", methods=["GET", "POST"])
 @login_required
 def ethics_answer(code: str):
     stage = _stage_of(request.values.get("stage"))
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
+        items = [(c.id, fields) for c in ethics.get_grid().by_stage(stage)
+                 if (fields := _answer_form(request.form, c.id)) is not None]
         try:
-            with unit_of_work() as session:
-                actor = current_actor(session)
-                saved = 0
-                for criterion in ethics.get_grid().by_stage(stage):
-                    fields = _answer_form(request.form, criterion.id)
-                    if fields is None:
-                        continue
-                    try:
-                        with session.begin_nested():
-                            ethics.save_answer(session, actor, code, criterion.id,
-                                               AnswerIn.model_validate(fields))
-                        saved += 1
-                    except ValidationError as exc:
-                        errors[criterion.id] = [e["msg"].removeprefix("Value error, ")
-                                                for e in exc.errors()]
-                    except InvalidInputError as exc:
-                        errors[criterion.id] = [exc.detail]
-                if errors:
-                    raise _Refused
-        except _Refused:
-            pass  # nothing of the batch is kept: fix and send again
+            saved, errors = _save_batch(code, items, AnswerIn, ethics.save_answer)
         except NotFoundError:
             abort(404)
         if not errors:
             flash(f"Saved {saved} answer(s) of {stage} in the draft.", "success")
             return redirect(url_for("web.ethics_answer", code=code, stage=stage))
     with unit_of_work() as session:
-        actor = current_actor(session)
         try:
-            data = _page_data(session, actor, code)
+            data = _page_data(session, current_actor(session), code)
         except NotFoundError:
             abort(404)
         if not data["may_answer"]:
@@ -204,10 +211,6 @@ def ethics_answer(code: str):
     return render_template("ethics_answer.html", stage=stage, criteria=criteria, errors=errors,
                            form=request.form if errors else None, **data), \
         422 if errors else 200
-
-
-class _Refused(Exception):
-    """Rolls back a form batch that had errors."""
 
 
 @bp.post("/devices/<code>/ethics/submit")
@@ -234,30 +237,13 @@ def ethics_submit(code: str):
 def ethics_review(code: str):
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
+        form = request.form
+        items = [(cid, {"verdict": form[f"verdict-{cid}"],
+                        "comment": form.get(f"comment-{cid}", ""),
+                        "maturity": form.get(f"maturity-{cid}") or None})
+                 for cid in form.getlist("criterion") if form.get(f"verdict-{cid}")]
         try:
-            with unit_of_work() as session:
-                actor = current_actor(session)
-                saved = 0
-                for cid in request.form.getlist("criterion"):
-                    verdict = request.form.get(f"verdict-{cid}", "")
-                    if not verdict:
-                        continue
-                    maturity = request.form.get(f"maturity-{cid}", "")
-                    fields = {"verdict": verdict, "comment": request.form.get(f"comment-{cid}", ""),
-                              "maturity": int(maturity) if maturity.isdigit() else None}
-                    try:
-                        with session.begin_nested():
-                            ethics.review_criterion(session, actor, code, cid,
-                                                    ReviewIn.model_validate(fields))
-                        saved += 1
-                    except ValidationError as exc:
-                        errors[cid] = [e["msg"] for e in exc.errors()]
-                    except InvalidInputError as exc:
-                        errors[cid] = [exc.detail]
-                if errors:
-                    raise _Refused
-        except _Refused:
-            pass
+            saved, errors = _save_batch(code, items, ReviewIn, ethics.review_criterion)
         except NotFoundError:
             abort(404)
         except RegistryError as exc:
