@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import warnings
 from functools import cache
@@ -71,9 +72,16 @@ def render_html(snapshot: dict[str, Any], svgs: dict[str, str]) -> str:
     return template.render(
         snapshot=snapshot,
         sections=snapshot["sections"],
-        charts={name: Markup(svg) for name, svg in svgs.items()},
+        charts={name: _image(svg) for name, svg in svgs.items()},
         css=Markup((TEMPLATES / "dossier.css").read_text()),
     )
+
+
+def _image(svg: str) -> Markup:
+    # As an image, not inline: each chart keeps its own SVG id space (matplotlib reuses ids such
+    # as "legend_1" and glyph names in every figure); WeasyPrint still draws it as vectors.
+    data = base64.b64encode(svg.encode()).decode()
+    return Markup(f'<img class="chart" alt="" src="data:image/svg+xml;base64,{data}">')
 
 
 def render_pdf(html: str, attachments: dict[str, bytes] | None = None,

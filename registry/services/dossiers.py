@@ -233,16 +233,316 @@ def _audit(session: Session, device: Device) -> list[dict]:
 
 
 # Area sections read the areas' own tables and services (registry/services/<area>.py) and never
-# write; an area with nothing for the device gives (blocks, False): "not recorded yet".
+# write; an area with nothing for the device gives (blocks, False): "not recorded yet". They query
+# the tables directly rather than through the areas' per-actor reads: access to the whole dossier
+# was checked once, and the command line's operator has no user to check.
 def _area_sections(session: Session, device: Device,
                    kpi_rows: list[list[Any]]) -> dict[str, tuple[list[dict], bool]]:
-    sections: dict[str, tuple[list[dict], bool]] = {}
-    sections["kpis"] = ([_table("KPIs declared by the manufacturer",
-                                ["Metric", "Target", "Dataset", "Rank", "Population"], kpi_rows,
-                                empty="No KPI declared."),
-                         _text("No evaluation has judged these KPIs yet.", "Verdicts")],
-                        bool(kpi_rows))
-    return sections
+    versions = {v.id: v.version for v in device_service.versions_of(session, device)}
+    evaluations, kpis = _evaluations(session, device, versions, kpi_rows)
+    return {
+        "evaluations": evaluations,
+        "kpis": kpis,
+        "ethics": _ethics(session, device),
+        "reviews": _reviews(session, device, versions),
+        "monitoring": _monitoring(session, device),
+        "alerts": _alerts(session, device),
+        "energy": _energy(session, device, versions),
+    }
+
+
+def _interval(metric: dict[str, Any] | None) -> str:
+    interval = (metric or {}).get("interval")
+    if not interval or interval.get("lower") is None:
+        return (metric or {}).get("undefined_reason") or "no interval"
+    return f"{interval['lower']:.3f} to {interval['upper']:.3f} ({interval['method']})"
+
+
+def _evaluations(session: Session, device: Device, versions: dict[int, str],
+                 kpi_rows: list[list[Any]]) -> tuple[tuple[list[dict], bool], ...]:
+    from registry.models.evaluations import Evaluation, EvaluationStatus
+
+    rows = list(session.exec(select(Evaluation).where(
+        Evaluation.device_id == device.id).order_by(Evaluation.id)))
+    blocks = [_table("Evaluations recorded", [
+        "#", "Version", "Dataset", "Site", "Period", "Rows", "Status", "File SHA-256"],
+        [[e.id, versions.get(e.model_version_id, "?"), e.dataset_kind, e.site,
+          f"{e.period_start or ''} to {e.period_end or ''}".strip(" to"), e.row_count,
+          e.status, e.sha256] for e in rows], mono=(7,))]
+    verdicts = []
+    for e in rows:
+        label = f"evaluation #{e.id} of version {versions.get(e.model_version_id, '?')} " \
+                f"({e.dataset_kind.value}{', ' + e.site if e.site else ''})"
+        for v in e.kpi_verdicts:
+            target = (f"{v.get('comparator')} {v.get('threshold')}"
+                      if v.get("threshold") is not None
+                      else f"between {v.get('low')} and {v.get('high')}")
+            verdicts.append([label, v.get("metric"), target,
+                             "primary" if v.get("is_primary") else "secondary",
+                             v.get("estimate"),
+                             f"{v['ci_low']:.3f} to {v['ci_high']:.3f}"
+                             if v.get("ci_low") is not None else "no interval",
+                             v.get("verdict"), v.get("rule")])
+        if e.status is not EvaluationStatus.done or not e.results:
+            continue
+        blocks += _evaluation_blocks(e, label)
+    kpis = [_table("KPIs declared by the manufacturer",
+                   ["Metric", "Target", "Dataset", "Rank", "Population"], kpi_rows,
+                   empty="No KPI declared."),
+            _table("Verdicts", ["Evaluation", "Metric", "Target", "Rank", "Estimate", "95% CI",
+                                "Verdict", "Rule"], verdicts,
+                   empty="No evaluation has judged these KPIs yet.")]
+    return (blocks, bool(rows)), (kpis, bool(verdicts))
+
+
+def _evaluation_blocks(e, label: str) -> list[dict]:
+    r = e.results
+    metrics = r.get("metrics", {})
+    level = int(round(100 * r.get("level", 0.95)))
+    blocks = [
+        _fields(f"Evaluation #{e.id}: {label}", [
+            ("Cases", r.get("n")), ("Class counts", ", ".join(
+                f"{k}: {v}" for k, v in (r.get("class_counts") or {}).items())),
+            ("Threshold", r.get("threshold")), ("Confidence level", f"{level}%"),
+            ("Interval method (proportions)", r.get("interval_method")),
+            ("Bootstrap", f"{r.get('n_resamples')} resamples, seed {r.get('seed')}"),
+            ("Library version", r.get("library_version")),
+            ("Data file", f"{e.filename} (SHA-256 {e.sha256})"),
+        ]),
+        _table("", ["Metric", "Value", f"{level}% CI", "n"],
+               [[name, m.get("value"), _interval(m), m.get("n")]
+                for name, m in metrics.items()]),
+    ]
+    key = f"e{e.id}"
+    roc = (r.get("curves") or {}).get("roc")
+    if roc and roc.get("x"):
+        auc = (metrics.get("auc") or {}).get("value")
+        blocks.append(_chart(f"{key}-roc", "roc", {"curves": [{
+            "label": f"AUC {auc:.3f}" if auc is not None else "ROC", "x": roc["x"],
+            "y": roc["y"]}]}, f"ROC curve, {label}"))
+    calibration = r.get("calibration")
+    if calibration and calibration.get("bins"):
+        blocks.append(_chart(f"{key}-cal", "calibration",
+                             {"bins": calibration["bins"], "label": f"evaluation #{e.id}"},
+                             f"Reliability diagram with Wilson intervals, {label}"))
+    for column in r.get("subgroups") or []:
+        metric = "auc" if "auc" in metrics else next(iter(metrics), None)
+        if metric is None:
+            continue
+        levels = []
+        for level_row in column.get("levels", []):
+            m = level_row.get("metrics", {}).get(metric) or {}
+            interval = m.get("interval") or {}
+            levels.append({"label": f"{column['column']}={level_row['level']} "
+                                    f"(n={level_row['n']})", "estimate": m.get("value"),
+                           "lower": interval.get("lower"), "upper": interval.get("upper")})
+        blocks.append(_table(f"Subgroups by {column['column']}", [
+            "Level", "n", metric, f"{level}% CI", "Insufficient data"],
+            [[row["level"], row["n"], (row["metrics"].get(metric) or {}).get("value"),
+              _interval(row["metrics"].get(metric)),
+              row.get("insufficient_reason") or ("yes" if row.get("insufficient_data")
+                                                 else "no")]
+             for row in column.get("levels", [])]))
+        if levels:
+            blocks.append(_chart(f"{key}-sub-{column['column']}", "subgroups", {
+                "rows": levels, "metric": metric,
+                "overall": (metrics.get(metric) or {}).get("value")},
+                f"{metric} by {column['column']}, {label}"))
+    if r.get("decision_curve"):
+        blocks.append(_chart(f"{key}-dca", "decision_curve", {"curve": r["decision_curve"]},
+                             f"Decision curve (net benefit), {label}"))
+    for note in r.get("notes") or []:
+        blocks.append(_text(note))
+    return blocks
+
+
+def _ethics(session: Session, device: Device) -> tuple[list[dict], bool]:
+    import ethics_grid
+    from registry.services import ethics
+
+    submitted = ethics.submitted_of(session, device)
+    assessments = ethics.assessments_of(session, device)
+    if submitted is None:
+        note = ("A self-assessment is in progress; it is shown here once submitted."
+                if assessments else "")
+        return ([_text(note)] if note else []), False
+    grid = ethics.get_grid(submitted.grid_version)
+    answers, reviews = ethics.answers_of(session, submitted), ethics.reviews_of(session, submitted)
+    scores = ethics_grid.score_assessment(grid, answers, reviews)
+    comparison = ethics_grid.compare_review(grid, answers, reviews)
+
+    def pct(value):
+        return f"{value:.0f}%" if value is not None else "n/a"
+
+    blocks = [
+        _fields("Assessment", [
+            ("Number", submitted.number), ("Grid version", submitted.grid_version),
+            ("Grid fingerprint", submitted.grid_fingerprint),
+            ("Submitted", _day(submitted.submitted_at)),
+            ("Snapshot SHA-256", submitted.snapshot_sha256),
+            ("Overall maturity", pct(scores.overall.pct)), ("Method", scores.method)]),
+        _table("By principle", ["Principle", "Criteria", "Answered", "Not applicable",
+                                "Maturity"],
+               [[g.key, g.n_criteria, g.n_answered, g.n_not_applicable, pct(g.pct)]
+                for g in scores.by_principle]),
+        _table("By lifecycle stage", ["Stage", "Criteria", "Answered", "Maturity"],
+               [[g.key, g.n_criteria, g.n_answered, pct(g.pct)]
+                for g in scores.by_lifecycle_stage]),
+        _table("Self-assessment and review, side by side", [
+            "Criterion", "Principle", "Self", "Explanation", "Verdict", "Reviewer",
+            "Comment", "Effective", "Status"],
+            [[row.criterion_id, row.principle,
+              "N/A" if row.self_not_applicable else row.self_maturity, row.self_explanation,
+              row.verdict, row.reviewer_maturity, row.reviewer_comment,
+              "N/A" if row.effective_not_applicable else row.effective_maturity, row.status]
+             for row in comparison.rows]),
+        _table("Agreement", ["Group", "Reviewed", "Agree", "Disagree", "Lowered", "Raised",
+                             "Agreement"],
+               [[s.key, s.n_reviewed, s.n_agree, s.n_disagree, s.n_lowered, s.n_raised,
+                 f"{100 * s.agreement_rate:.0f}%" if s.agreement_rate is not None else
+                 s.undefined_reason or "n/a"]
+                for s in (*comparison.by_principle, comparison.overall)]),
+    ]
+    return blocks, True
+
+
+def _reviews(session: Session, device: Device,
+             versions: dict[int, str]) -> tuple[list[dict], bool]:
+    from registry.models.reviews import Opinion, Submission
+    from registry.services import reviews, signatures
+
+    orgs = {o.id: o.name for o in session.exec(select(Organisation))}
+    submissions = list(session.exec(select(Submission).where(
+        Submission.device_id == device.id).order_by(Submission.id)))
+    blocks = [_table("Submissions", ["#", "Version", "To", "Kind", "Status", "Submitted"],
+                     [[s.id, versions.get(s.model_version_id, "?"),
+                       orgs.get(s.reviewer_organisation_id, "?"), s.kind, s.status,
+                       _day(s.submitted_at)] for s in submissions])]
+    for s in submissions:
+        scores = reviews.scores_of(session, s)
+        if scores:
+            blocks.append(_table(f"Domain scores of submission #{s.id}",
+                                 ["Domain", "Score", "Justification", "Scored"],
+                                 [[d.domain, d.score, d.justification, _day(d.scored_at)]
+                                  for d in scores]))
+    opinions = list(session.exec(select(Opinion).where(
+        Opinion.device_id == device.id).order_by(Opinion.id)))
+    for o in opinions:
+        problems = signatures.verify(o)
+        blocks.append(_fields(f"Signed opinion #{o.id} ({o.kind.value})", [
+            ("Version", versions.get(o.model_version_id, "?")),
+            ("Reviewer organisation", orgs.get(o.reviewer_organisation_id, "?")),
+            ("Decision", o.decision or o.service_attendu or ""), ("ASA", o.asa),
+            ("Favourable", "yes" if o.favourable else "no"),
+            ("Certificate", o.certificate_number), ("Conditions", o.conditions),
+            ("Rationale", o.rationale), ("Amends opinion", o.amends_id),
+            ("Signed by", f"{o.signer_name} <{o.signer_email}> on {plain(o.signed_at)}"),
+            ("Meaning of the signature", o.meaning),
+            ("Signed content SHA-256", o.content_hash), ("Key id", o.key_id),
+            ("Signature (Ed25519)", o.signature),
+            ("Signature check", "; ".join(problems) if problems else
+             "intact: the record matches what was signed and the signature verifies"),
+        ]))
+    return blocks, bool(submissions or opinions)
+
+
+def _monitoring(session: Session, device: Device) -> tuple[list[dict], bool]:
+    from registry.models.monitoring import MonitoringBatch
+
+    batches = list(session.exec(select(MonitoringBatch).where(
+        MonitoringBatch.device_id == device.id).order_by(
+        MonitoringBatch.period_start, MonitoringBatch.id)))
+    if not batches:
+        return [], False
+    sites = {d.id: d.site for d in device_service.deployments_of(session, device)}
+
+    def metric(batch, source: str, name: str) -> float | None:
+        block = (batch.results or {}).get("estimate") if source == "estimate" else \
+            ((batch.measured or {}).get("performance"))
+        for m in (block or {}).get("metrics", []):
+            if m.get("metric") == name:
+                return m.get("value")
+        return None
+
+    rows, labels = [], []
+    for b in batches:
+        period = f"{_day(b.period_start)} to {_day(b.period_end)}" if b.period_start else \
+            _day(b.received_at)
+        labels.append(_day(b.period_start or b.received_at))
+        rows.append([b.id, sites.get(b.deployment_id, "?"), period, b.row_count, b.status,
+                     b.drift_share, b.n_features_drifted, b.missing_rate,
+                     metric(b, "estimate", "auc"), metric(b, "measured", "auc"),
+                     metric(b, "measured", "sensitivity")])
+    blocks = [_table("Batches", ["#", "Site", "Period", "Rows", "Status", "Drift share",
+                                 "Drifted features", "Missing rate", "Estimated AUC",
+                                 "Measured AUC", "Measured sensitivity"], rows)]
+    blocks.append(_chart("mon-drift", "series", {
+        "title": "Drift and performance per batch", "labels": labels,
+        "lines": {"drift share": [r[5] for r in rows], "estimated AUC": [r[8] for r in rows],
+                  "measured AUC": [r[9] for r in rows]}, "ylabel": "share / AUC"},
+        "Share of drifted features and AUC (estimated before labels, measured after), by "
+        "batch period"))
+    return blocks, True
+
+
+def _alerts(session: Session, device: Device) -> tuple[list[dict], bool]:
+    from registry.models.monitoring import Incident, MonitoringAlert
+    from registry.services import incidents
+
+    alerts = list(session.exec(select(MonitoringAlert).where(
+        MonitoringAlert.device_id == device.id).order_by(MonitoringAlert.id)))
+    found = list(session.exec(select(Incident).where(
+        Incident.device_id == device.id).order_by(Incident.id)))
+    blocks = [
+        _table("Alerts", ["#", "Kind", "Severity", "Subject", "Observed", "Limit", "Times",
+                          "First seen", "Last seen", "Status", "Handling"],
+               [[a.id, a.kind, a.severity, a.subject, a.observed, a.limit, a.count,
+                 _day(a.first_seen_at), _day(a.last_seen_at), a.status,
+                 "; ".join(x for x in (a.acknowledge_comment, a.resolve_comment) if x)]
+                for a in alerts], empty="No alert raised."),
+    ]
+    incident_rows = []
+    for i in found:
+        clock = incidents.clock(i)
+        left = ("overdue" if clock["overdue"] else f"{clock['days_remaining']} days left"
+                if clock["days_remaining"] is not None else "")
+        incident_rows.append([i.reference, i.title, "yes" if i.serious else "no", i.severity,
+                              plain(i.awareness_at)[:16], plain(i.deadline_at)[:16]
+                              if i.deadline_at else "", i.legal_ref, i.status,
+                              _day(i.reported_at), left])
+    blocks.append(_table("Incidents and their reporting deadlines", [
+        "Reference", "Title", "Serious", "Severity", "Aware (UTC)", "Deadline (UTC)",
+        "Legal basis", "Status", "Reported", "Clock"], incident_rows,
+        empty="No incident reported."))
+    report = incidents.periodic_report(session, device)
+    if report:
+        blocks.append(_fields("Periodic post-market report", sorted(
+            (k, v if not isinstance(v, list | dict) else str(v)) for k, v in report.items())))
+    return blocks, bool(alerts or found)
+
+
+def _energy(session: Session, device: Device,
+            versions: dict[int, str]) -> tuple[list[dict], bool]:
+    from registry.services import energy
+
+    records = energy.records_of_device(session, device)
+    if not records:
+        return [], False
+    totals: dict[str, list[float]] = {}
+    for r in records:
+        phase = totals.setdefault(r.phase.value, [0.0, 0.0, 0])
+        phase[0] += r.energy_kwh
+        phase[1] += r.emissions_kg
+        phase[2] += 1
+    return [
+        _table("Totals by phase", ["Phase", "Energy (kWh)", "Emissions (kg CO2e)", "Records"],
+               [[p, round(t[0], 6), round(t[1], 6), t[2]] for p, t in sorted(totals.items())]),
+        _table("Records", ["Phase", "Source", "Version", "Energy (kWh)", "Emissions (kg CO2e)",
+                           "Predictions", "Country", "Method", "Date"],
+               [[r.phase, r.source, versions.get(r.model_version_id, "-"),
+                 round(r.energy_kwh, 6), round(r.emissions_kg, 6), r.predictions, r.country,
+                 r.method, _day(r.started_at or r.created_at)] for r in records]),
+    ], True
 
 
 def assemble(session: Session, device: Device, dossier_id: str,
