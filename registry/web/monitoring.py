@@ -7,6 +7,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required
 from pydantic import ValidationError
 
+from monitoring.vigilance import IncidentCategory
 from registry import auth, jobs
 from registry.auth import Permission
 from registry.db import unit_of_work
@@ -16,7 +17,9 @@ from registry.models import Device, Job, ModelVersion, Organisation
 from registry.schemas.monitoring import (
     AlertOut,
     BatchIn,
+    IncidentIn,
     IncidentOut,
+    IncidentUpdate,
     MonitoringConfigOut,
     NotificationOut,
     UploadTokenIn,
@@ -108,6 +111,9 @@ def _dashboard(session, actor, deployment_id: int) -> dict:
         and actor.organisation_id in (deployment.hospital_id, device.manufacturer_id),
         "status": service.postmarket_status(session, device),
         "segments": _segments(batches),
+        "may_report": auth.allows(actor, Permission.INCIDENT_REPORT)
+        and actor.organisation_id in (deployment.hospital_id, device.manufacturer_id),
+        "categories": [c.value for c in IncidentCategory],
     }
 
 
@@ -275,6 +281,60 @@ def alert_action(alert_id: int, action: str):
         return redirect(back, 303)
     flash(f"Alert {alert_id} {'acknowledged' if action == 'acknowledge' else 'resolved'}.",
           "success")
+    return redirect(back, 303)
+
+
+@bp.post("/deployments/<int:deployment_id>/monitoring/incidents")
+@login_required
+def report_incident_form(deployment_id: int):
+    back = url_for(".deployment_monitoring", deployment_id=deployment_id)
+    form = request.form
+    try:
+        data = IncidentIn.model_validate({
+            "title": form.get("title", ""), "description": form.get("description", ""),
+            "deployment_id": deployment_id, "serious": form.get("serious") == "on",
+            "category": form.get("category") or None,
+            "severity": form.get("severity") or "medium",
+            "awareness_at": (form.get("awareness_at") or "") + ":00Z"
+            if form.get("awareness_at") else None})
+    except ValidationError as exc:
+        flash("The incident was not recorded: " + "; ".join(
+            e["msg"].removeprefix("Value error, ") for e in exc.errors()), "error")
+        return redirect(back, 303)
+    try:
+        with unit_of_work() as session:
+            actor = current_actor(session)
+            deployment = service.get_deployment(session, actor, deployment_id)
+            code = session.get(Device, deployment.device_id).code
+            incident = incidents.report_incident(session, actor, code, data)
+            reference = incident.reference
+    except InvalidInputError as exc:
+        flash(f"The incident was not recorded: {exc.detail}", "error")
+        return redirect(back, 303)
+    flash(f"Incident {reference} recorded.", "success")
+    return redirect(back, 303)
+
+
+@bp.post("/incidents/<int:incident_id>/status")
+@login_required
+def update_incident_form(incident_id: int):
+    back = request.form.get("next") or url_for(".monitoring_overview")
+    try:
+        data = IncidentUpdate.model_validate({"status": request.form.get("status", ""),
+                                              "comment": request.form.get("comment", "")})
+        with unit_of_work() as session:
+            incident = incidents.update_incident(session, current_actor(session), incident_id,
+                                                 data)
+            message = f"Incident {incident.reference} is now {incident.status.value}."
+    except ValidationError:
+        flash("Write a comment of at least 3 characters with the new status.", "error")
+        return redirect(back, 303)
+    except RegistryError as exc:
+        if exc.status == 404:
+            raise
+        flash(exc.detail, "error")
+        return redirect(back, 303)
+    flash(message, "success")
     return redirect(back, 303)
 
 

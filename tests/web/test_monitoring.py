@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -94,6 +94,23 @@ def test_hospital_uploads_a_drifted_batch_and_acknowledges_the_alert(page: Page,
     expect(page.get_by_role("status")).to_contain_text("acknowledged")
     expect(alerts.get_by_role("row").filter(has_text="drift-share")) \
         .to_contain_text("radiology checks the referral change")
+
+    # A serious incident known for three days is past its 2-day clock (MDR Art. 87(4)).
+    page.get_by_text("Report an incident").click()
+    page.get_by_label("Title").fill("Alert fatigue: a critical result was missed")
+    page.get_by_label("Became aware at (UTC)").fill(
+        (datetime.now(UTC) - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("Severity").select_option("critical")
+    page.get_by_role("checkbox", name="Serious incident").check()
+    page.get_by_label("Reporting trigger").select_option("mdr_public_health_threat")
+    page.get_by_role("button", name="Record the incident").click()
+    expect(page.get_by_role("status")).to_contain_text("recorded")
+    incident = page.get_by_role("list", name="Incidents").get_by_role("listitem").first
+    expect(incident).to_contain_text("overdue since")
+    expect(incident).to_contain_text("MDR Art. 87(4)")
+    incident.get_by_label("Comment").fill("sent to ANSM this morning")
+    incident.get_by_role("button", name="Mark reported to the authority").click()
+    expect(page.get_by_role("list", name="Incidents")).to_contain_text("reported")
 
     # A malformed file is refused with every problem named, and nothing is added.
     page.get_by_label("Batch file (CSV or Parquet)").set_input_files({
