@@ -439,11 +439,13 @@ def gate_facts(session: Session, device: Device, candidate: ModelVersion | None,
     committee criterion. ``submitted``: for G5.8, what the latest submitted assessment lacks.
     Ethics is about the device, not one model version, so ``candidate`` is not used.
     """
-    newest = newest_of(session, device)
+    rows = assessments_of(session, device)  # one query; the dashboard calls this per device
+    newest = rows[-1] if rows else None
+    submitted = next((a for a in reversed(rows) if a.status == EthicsStatus.submitted), None)
     grid = get_grid(newest.grid_version if newest else CURRENT_GRID_VERSION)
     answers = answers_of(session, newest) if newest else {}
-    reviews = reviews_of(session, newest) if newest and newest.status == EthicsStatus.submitted \
-        else {}
+    sub_reviews = reviews_of(session, submitted) if submitted else {}
+    reviews = sub_reviews if newest is not None and newest is submitted else {}
     committee = answers.get(COMMITTEE_CRITERION)
     facts: dict[str, Any] = {
         "grid_version": grid.version,
@@ -453,10 +455,9 @@ def gate_facts(session: Session, device: Device, candidate: ModelVersion | None,
         "committee_maturity": committee.maturity if committee else None,
         "submitted": None,
     }
-    submitted = submitted_of(session, device)
     if submitted is not None:
         sub_grid = get_grid(submitted.grid_version)
-        sub_answers, sub_reviews = answers_of(session, submitted), reviews_of(session, submitted)
+        sub_answers = answers_of(session, submitted)
         missing = ethics_grid.score_assessment(sub_grid, sub_answers, sub_reviews).missing
         facts["submitted"] = {
             "number": submitted.number,
