@@ -77,7 +77,7 @@ def calibration(bins: Sequence[dict[str, Any]], label: str) -> str:
 
 def subgroups(rows: Sequence[dict[str, Any]], metric: str, overall: float | None) -> str:
     """A forest plot; ``rows``: {"label", "estimate", "lower", "upper"} (bounds may be None)."""
-    height = max(HEIGHT, 0.9 + 0.28 * len(rows))
+    height = max(1.8, 0.9 + 0.3 * len(rows))
     figure = Figure(figsize=(WIDTH, height))
     axes = figure.add_subplot()
     axes.set_title(f"Subgroups: {metric} (95% CI)", fontsize=9)
