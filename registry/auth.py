@@ -187,7 +187,8 @@ class Actor:
 
     @property
     def is_anonymous(self) -> bool:
-        return self.user_id is None
+        # No role, no rights. The command line acts with a role but no user row (user_id None).
+        return self.role is None
 
     @classmethod
     def from_user(cls, user: User, scopes: frozenset[str] | None = None) -> Actor:

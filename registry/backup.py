@@ -80,11 +80,11 @@ def backup(session: Session, path: Path) -> BackupSummary:
         for table in SQLModel.metadata.sorted_tables:
             order = [c for c in table.primary_key.columns]
             lines = [json.dumps({k: _plain(v) for k, v in row._mapping.items()},
-                                sort_keys=True, ensure_ascii=False)
+                                ensure_ascii=False)  # keeps the order of JSON objects
                      for row in conn.execute(select(table).order_by(*order))]
             rows[table.name] = len(lines)
             _add(tar, f"tables/{table.name}.jsonl", "\n".join(lines).encode(), hashes)
-        digests = sorted(set(session.exec(select(Artifact.sha256)).all()))
+        digests = sorted(set(conn.execute(select(Artifact.sha256)).scalars()))
         for digest in digests:
             blob = store.path_for(digest)
             if blob.exists():  # raw uploads past their retention are deleted on purpose
