@@ -133,6 +133,20 @@ def _attachments(pdf: bytes) -> dict[str, bytes]:
     return {name: contents[0] for name, contents in reader.attachments.items()}
 
 
+def _outside_event_loop(call):
+    """pyHanko's synchronous validation calls asyncio.run(), which refuses to run inside a
+    running event loop (an async caller, Playwright's sync API); use a thread there."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
+
+
 def _check_seal(pdf: bytes, result: Verification) -> str | None:
     """Validate the PAdES signature; return the signer certificate's fingerprint when intact."""
     from pyhanko.pdf_utils.reader import PdfFileReader
@@ -149,8 +163,8 @@ def _check_seal(pdf: bytes, result: Verification) -> str | None:
         embedded = signatures[0]
         # Trust is established through the manifest's certificate pin, not a CA: the seal's
         # own certificate is the trust root for the cryptographic check.
-        status = validate_pdf_signature(
-            embedded, ValidationContext(trust_roots=[embedded.signer_cert]))
+        status = _outside_event_loop(lambda: validate_pdf_signature(
+            embedded, ValidationContext(trust_roots=[embedded.signer_cert])))
     except Exception as exc:  # any parse failure of a damaged file is a failed check
         result.add("PAdES signature", False, f"the signature could not be read or checked: "
                                               f"{type(exc).__name__}: {exc}")

@@ -201,3 +201,14 @@ def test_same_snapshot_gives_the_same_manifest(keys):
     second = dossier.build(make_snapshot(4), signer, sealer)
     assert first.manifest_bytes == second.manifest_bytes
     assert first.html == second.html
+
+
+def test_verification_works_inside_a_running_event_loop(built, keys):
+    import asyncio
+
+    signer, _ = keys
+
+    async def check():
+        return integrity.verify_pdf(built.pdf, signer.public_pem)
+
+    assert asyncio.run(check()).ok
