@@ -97,3 +97,22 @@ def verify(file: str, public_key: str | None, expected: str | None, offline: boo
         click.echo(f"dossier verification FAILED ({failed}): {file}", err=True)
         sys.exit(1)
     click.echo(f"dossier {result.manifest['dossier_id']} verified: SHA-256 {result.sha256}")
+
+
+@dossier.command("public-key")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write the PEM there instead of printing it")
+def public_key(output: str | None) -> None:
+    """The registry's Ed25519 public key (PEM), to publish for `dossier verify --public-key`."""
+    from registry import signing
+    from reports import sealing
+
+    current, _ = runtime()
+    pem = signing.get_signer().public_pem
+    if output:
+        Path(output).write_text(pem)
+    else:
+        click.echo(pem, nl=False)
+    seal = sealing.load_or_create(current.instance_dir)
+    click.echo(f"key id {signing.get_signer().key_id}; PDF seal certificate SHA-256 "
+               f"{seal.fingerprint}", err=True)

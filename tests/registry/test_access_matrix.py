@@ -120,6 +120,12 @@ EXPECTED = {
     "problem_report:handle": {Role.admin: (D, D), Role.manufacturer: (A, H),
                               Role.reviewer: (D, D), Role.hospital: (D, D),
                               Role.auditor: (D, D), Role.authority: (A, A)},
+    # Dossiers (#9): an auditor needs its grant (the "own" device is granted to it); a reviewer
+    # or a hospital that sees the device may not build or read its dossiers.
+    "dossier:build": {Role.admin: (A, A), Role.manufacturer: (A, H), Role.reviewer: (D, H),
+                      Role.hospital: (D, H), Role.auditor: (A, H), Role.authority: (A, A)},
+    "dossier:read": {Role.admin: (A, A), Role.manufacturer: (A, H), Role.reviewer: (D, H),
+                     Role.hospital: (D, H), Role.auditor: (A, H), Role.authority: (A, A)},
 }
 
 CASES = [
@@ -239,7 +245,28 @@ def perform(session, action, actor, device, world):
         return _perform_review(session, action, actor, device, world)
     if action in CATALOGUE_ACTIONS:
         return _perform_catalogue(session, action, actor, device)
+    if action.startswith("dossier:"):
+        return _perform_dossier(session, action, actor, device)
     raise AssertionError(action)
+
+
+def _perform_dossier(session, action, actor, device):
+    from registry import storage
+    from registry.models.dossiers import Dossier
+    from registry.services import dossiers
+
+    if action == "dossier:build":
+        return dossiers.request_build(session, actor, device.code)
+    # An issued dossier without rendering one: a stored file and its row (what build records).
+    ref = storage.get_store().put(io.BytesIO(b"%PDF-1.7 stand-in " + device.code.encode()))
+    row = Dossier(dossier_id=f"00000000-0000-4000-8000-{device.id:012d}", device_id=device.id,
+                  generated_at=device.created_at, pdf_sha256=ref.sha256,
+                  size_bytes=ref.size_bytes, pages=1, manifest_sha256="0" * 64,
+                  audit_head_seq=0, audit_head_hash="0" * 64, key_id="k",
+                  seal_certificate_sha256="0" * 64)
+    session.add(row)
+    session.flush()
+    return dossiers.download(session, actor, row.dossier_id)
 
 
 CATALOGUE_ACTIONS = {"national:read", "use_case:write", "problem_report:read",
@@ -379,7 +406,7 @@ WRITES = {"device:update", "device:publish", "device:transition", "device:create
           "review:submit", "review:assess",
           "ethics:answer", "ethics:submit", "ethics:review", "monitoring:configure",
           "monitoring:upload", "alert:manage", "incident:report",
-          "use_case:write", "problem_report:handle", "evaluation:submit"}
+          "use_case:write", "problem_report:handle", "evaluation:submit", "dossier:build"}
 
 
 @pytest.mark.parametrize("role, action, side, expected", CASES)

@@ -276,8 +276,9 @@ def test_cli_build_and_verify_offline_and_online(tmp_path):
     )
     public = subprocess.run([sys.executable, "-c", setup], env=env, capture_output=True,
                             text=True, check=True).stdout
-    (tmp_path / "key.pem").write_text(public)
     cli = [sys.executable, "-m", "registry.cli", "dossier"]
+    subprocess.run([*cli, "public-key", "-o", str(tmp_path / "key.pem")], env=env, check=True)
+    assert (tmp_path / "key.pem").read_text() == public.rstrip("\n") + "\n"
     out = tmp_path / "d.pdf"
     built = subprocess.run([*cli, "build", "CLI-1", "-o", str(out)], env=env,
                            capture_output=True, text=True)
