@@ -10,8 +10,10 @@ import uuid
 from flask import Flask, g, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from registry import db, health, jobs, signing, storage
+from registry.api.openapi import MAX_ID
 from registry.config import Settings, load_settings
 from registry.logs import configure_logging
 from registry.ratelimit import limiter
@@ -42,6 +44,15 @@ def configure_runtime(settings: Settings) -> db.Database:
     import registry.tasks  # noqa: F401  (registers the task functions)
 
     return database
+
+
+class DatabaseId(IntegerConverter):
+    """``<int:...>`` in a route: an id a database integer column can hold (up to 2**31 - 1);
+    a larger number is simply not found, instead of overflowing the driver (a 500)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -108,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from registry.errorhandlers import register_error_handlers
     from registry.web import bp as web_bp
 
+    app.url_map.converters["int"] = DatabaseId  # before the routes are registered
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
     app.register_blueprint(web_bp)

@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, g, render_template, request
 from pydantic import ValidationError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from registry.errors import InvalidInputError, RegistryError
@@ -54,6 +55,15 @@ def register_error_handlers(app: Flask) -> None:
     def _validation(exc: ValidationError):
         err = as_registry_error(exc)
         return problem(err.status, err.slug, err.title, err.detail, err.extra())
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def _out_of_range(exc: Exception):
+        # A value the database cannot hold (an id beyond its integer range, say) reaches the
+        # driver only from a request: the caller's input, not a server failure.
+        err = InvalidInputError("a value is out of range for the registry (e.g. an id larger "
+                                "than 2147483647); check the numbers you sent")
+        return problem(err.status, err.slug, err.title, err.detail)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

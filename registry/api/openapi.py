@@ -7,10 +7,13 @@ from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
+from werkzeug.exceptions import default_exceptions
 
 from registry.errors import PROBLEM_TYPES
 
 REF = "#/components/schemas/{model}"
+# Largest id a route's <int:...> matches (a PostgreSQL integer column; registry.app.DatabaseId).
+MAX_ID = 2**31 - 1
 
 
 def _schema(model: type[BaseModel], mode: str, components: dict[str, Any]) -> dict[str, Any]:
@@ -31,12 +34,19 @@ def _response_schema(response: Any, components: dict[str, Any]) -> dict[str, Any
     return _schema(response, "serialization", components)
 
 
+# The registry's own problems, and the HTTP ones Flask raises before a view runs (malformed
+# request, no such address or method, body over the request limit, not JSON); registry.errorhandlers
+# names those after the exception.
+PROBLEM_URIS = [f"/problems/{p.slug}" for p in PROBLEM_TYPES] + [
+    "/problems/" + default_exceptions[code]().name.lower().replace(" ", "-")
+    for code in (400, 405, 413, 415)]
+
 PROBLEM = {
     "type": "object",
     "description": "RFC 9457 problem details",
     "required": ["type", "title", "status", "detail"],
     "properties": {
-        "type": {"type": "string", "enum": [f"/problems/{p.slug}" for p in PROBLEM_TYPES]},
+        "type": {"type": "string", "enum": PROBLEM_URIS},
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string", "description": "What went wrong and how to fix it"},
@@ -77,9 +87,9 @@ def openapi_document() -> dict[str, Any]:
             op["security"] = [{"bearer": []}, {"session": []}]
         params = []
         for name in _path_params(route.rule):
-            kind = "integer" if f"<int:{name}>" in route.rule else "string"
-            params.append({"name": name, "in": "path", "required": True,
-                           "schema": {"type": kind}})
+            schema = ({"type": "integer", "minimum": 0, "maximum": MAX_ID}
+                      if f"<int:{name}>" in route.rule else {"type": "string"})
+            params.append({"name": name, "in": "path", "required": True, "schema": schema})
         if route.query is not None:
             for name, field in route.query.model_fields.items():
                 schema = route.query.model_json_schema()["properties"][name]
@@ -105,6 +115,7 @@ def openapi_document() -> dict[str, Any]:
         op["responses"][str(route.status)] = success
         for status, text in (("401", "Not signed in"), ("403", "Not allowed"),
                              ("404", "Not found or not visible to you"),
+                             ("405", "Method not allowed at this address (e.g. a malformed id)"),
                              ("409", "Conflict, or lifecycle gate not met"),
                              ("413", "Too large"), ("422", "Invalid input")):
             op["responses"][status] = _problem_response(text)

@@ -229,7 +229,7 @@ class DeviceFilter(In):
     adaptivity: Adaptivity | None = None
     manufacturer_id: int | None = None
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=2**31 - 1)  # larger overflows the database
 
     @field_validator("q", "risk_class", mode="before")
     @classmethod

@@ -52,8 +52,6 @@ def _statements(client, connection, url: str, headers: dict | None = None) -> in
 # Pages that still send statements per row, each with the cause found by listing the statements
 # (owners named so the fix lands in the right file). strict: the mark fails once fixed.
 GROWS = {
-    "catalogue": "registry/services/catalogue.py entries: monitoring alerts and incidents "
-                 "loaded per device",
     "dashboard": "registry/web/present.py _manufacturer_dashboard: lifecycle gate context "
                  "(about 12 queries: versions, KPIs, subgroups, evidence, ethics...) per device",
 }

@@ -1,0 +1,88 @@
+"""Hostile API input (#11): schemathesis generates requests from our OpenAPI document, valid and
+invalid, and sends them to the Flask app in-process (WSGI, no server) with the token of a
+manufacturer and of an administrator. No answer may be a server error, and every answer must match
+the document (status code, content type, body schema).
+
+Kept under about two minutes: a few examples per operation and role, no shrinking.
+"""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from registry import jobs
+from registry.auth import Actor
+from registry.models import Role
+from registry.schemas import TokenIn
+from registry.services import organisations
+from tests import factories
+
+EXAMPLES = 4  # per operation, role and mode (valid / invalid input)
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_schema_conformance]
+
+# Operations that still fail, by operationId, with the request and the error; each is owned by
+# another area and listed in the Production report for its owner to fix.
+KNOWN_FAILING: dict[str, str] = {}
+
+
+@pytest.fixture
+def role_tokens(session):
+    """Bearer headers of a manufacturer (with a device) and of an administrator."""
+    headers = {}
+    for role in (Role.manufacturer, Role.admin):
+        user = factories.UserFactory(role=role)
+        if role is Role.manufacturer:
+            factories.DeviceFactory(manufacturer_id=user.organisation_id)
+        clear, _ = organisations.create_token(session, Actor.from_user(user),
+                                              TokenIn(name="fuzz"), default_lifetime_days=1)
+        headers[role.value] = {"Authorization": f"Bearer {clear}"}
+    session.flush()
+    return headers
+
+
+def _fuzz(operation, mode: GenerationMode, headers: dict) -> None:
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def run(case):
+        case.call_and_validate(headers=headers, checks=CHECKS)
+        # Jobs run in a thread on the test's one connection: finish them before the next call.
+        jobs.get_runner().drain()
+
+    run()
+
+
+def test_api_answers_hostile_requests_by_its_document(app, role_tokens):
+    # One loop rather than schemathesis' pytest plugin, whose lazy fixture loader does not run
+    # under pytest 9 (it sets Function._nodeid); failures are gathered, not stopped at.
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    failures, tried = {}, 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        operation_id = operation.definition.raw.get("operationId", operation.label)
+        for role, headers in role_tokens.items():
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+                tried += 1
+                try:
+                    _fuzz(operation, mode, headers)
+                except Unsatisfiable:  # no invalid input exists (e.g. no parameters at all)
+                    pass
+                except (Exception, BaseExceptionGroup) as exc:  # note it, fuzz the next one
+                    failures.setdefault(operation_id, f"{operation.label} as {role}, "
+                                                      f"{mode.value}: {exc}"[:1500])
+    assert tried > 50, "the document lists too few operations: is the API mounted?"
+    unexpected = {k: v for k, v in failures.items() if k not in KNOWN_FAILING}
+    fixed = sorted(set(KNOWN_FAILING) - set(failures))
+    assert not unexpected, "\n\n".join(unexpected.values())
+    assert not fixed, f"these now pass; remove them from KNOWN_FAILING: {fixed}"
