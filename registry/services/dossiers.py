@@ -545,6 +545,28 @@ def _energy(session: Session, device: Device,
     ], True
 
 
+def _artifacts(session: Session, device: Device,
+               evidence: dict[int, Artifact]) -> list[dict[str, Any]]:
+    """Every file the dossier's records rest on, with its SHA-256 (the manifest lists them):
+    gate evidence, validation files (their hash stays after the retention period deletes them)
+    and monitoring batches."""
+    from registry.models.evaluations import Evaluation
+    from registry.models.monitoring import MonitoringBatch
+
+    files = [{"kind": "evidence", "id": a.id, "filename": a.filename, "sha256": a.sha256,
+              "size_bytes": a.size_bytes} for a in evidence.values()]
+    files += [{"kind": "evaluation", "id": e.id, "filename": e.filename, "sha256": e.sha256,
+               "size_bytes": e.size_bytes}
+              for e in session.exec(select(Evaluation).where(Evaluation.device_id == device.id)
+                                    .order_by(Evaluation.id))]
+    batches = select(MonitoringBatch.artifact_id).where(MonitoringBatch.device_id == device.id)
+    files += [{"kind": "monitoring_batch", "id": a.id, "filename": a.filename,
+               "sha256": a.sha256, "size_bytes": a.size_bytes}
+              for a in session.exec(select(Artifact).where(Artifact.id.in_(batches))
+                                    .order_by(Artifact.id))]
+    return files
+
+
 def assemble(session: Session, device: Device, dossier_id: str,
              requested_by: str) -> dict[str, Any]:
     """The plain snapshot a dossier is rendered from (JSON-ready; embedded in the PDF)."""
@@ -580,8 +602,7 @@ def assemble(session: Session, device: Device, dossier_id: str,
         "registry": {"key_id": signing.get_signer().key_id,
                      "audit_head": {"seq": head.seq if head else 0,
                                     "hash": head.hash if head else audit.GENESIS}},
-        "artifacts": [{"id": a.id, "filename": a.filename, "sha256": a.sha256,
-                       "size_bytes": a.size_bytes} for a in artifacts.values()],
+        "artifacts": _artifacts(session, device, artifacts),
         "sections": sections,
     }
 
@@ -599,43 +620,62 @@ def request_build(session: Session, actor: Actor, code: str) -> Job:
 
 @task(BUILD_TASK)
 def build_task(session: Session, actor: Actor, arguments: dict[str, Any]) -> dict[str, Any]:
-    dossier = build(session, actor, arguments["device_code"])
+    device, snapshot = take_snapshot(session, actor, arguments["device_code"])
+    # End the read transaction before the slow rendering: on SQLite a begun transaction holds
+    # the write lock (BEGIN IMMEDIATE, registry/db.py), which would stall every other writer
+    # for the whole render. Nothing was written yet; the record is written afterwards.
+    session.commit()
+    dossier = record(session, actor, device, snapshot, render(snapshot))
     return {"dossier_id": dossier.dossier_id, "pdf_sha256": dossier.pdf_sha256,
             "size_bytes": dossier.size_bytes, "pages": dossier.pages}
 
 
 def build(session: Session, actor: Actor, code: str) -> Dossier:
     """Assemble, render, sign and seal; store the PDF and record it (row + audit event)."""
-    from pypdf import PdfReader
+    device, snapshot = take_snapshot(session, actor, code)
+    return record(session, actor, device, snapshot, render(snapshot))
 
+
+def take_snapshot(session: Session, actor: Actor, code: str) -> tuple[Device, dict[str, Any]]:
+    device = _allowed_device(session, actor, code, Permission.DOSSIER_BUILD)
+    return device, assemble(session, device, str(uuid.uuid4()), actor.email)
+
+
+def render(snapshot: dict[str, Any]):
+    """The sealed PDF (reports.dossier.BuiltDossier); touches no database."""
     from reports import dossier as renderer
     from reports import sealing
 
-    device = _allowed_device(session, actor, code, Permission.DOSSIER_BUILD)
-    dossier_id = str(uuid.uuid4())
-    snapshot = assemble(session, device, dossier_id, actor.email)
-    built = renderer.build(snapshot, signing.get_signer(), sealing.get_sealer())
-    ref = storage.get_store().put(io.BytesIO(built.pdf))
-    from registry import db
+    return renderer.build(snapshot, signing.get_signer(), sealing.get_sealer())
 
+
+def record(session: Session, actor: Actor, device: Device, snapshot: dict[str, Any],
+           built) -> Dossier:
+    """Store the PDF (content-addressed) and record it: Dossier row and audit event."""
+    from pypdf import PdfReader
+
+    from registry import db
+    from reports.integrity import sha256
+
+    ref = storage.get_store().put(io.BytesIO(built.pdf))
     db.on_rollback(session, lambda: storage.get_store().discard(ref))
     head = snapshot["registry"]["audit_head"]
     row = Dossier(
-        dossier_id=dossier_id, device_id=device.id, built_by=actor.user_id,
+        dossier_id=snapshot["dossier_id"], device_id=device.id, built_by=actor.user_id,
         organisation_id=actor.organisation_id,
         generated_at=datetime.fromisoformat(snapshot["generated_at"]),
         pdf_sha256=built.sha256, size_bytes=len(built.pdf),
         pages=len(PdfReader(io.BytesIO(built.pdf)).pages),
-        manifest_sha256=renderer.integrity.sha256(built.manifest_bytes),
+        manifest_sha256=sha256(built.manifest_bytes),
         audit_head_seq=head["seq"], audit_head_hash=head["hash"],
         key_id=built.manifest["registry"]["key_id"],
         seal_certificate_sha256=built.manifest["seal_certificate_sha256"],
     )
     session.add(row)
     audit.record(session, actor, "dossier.build", row, {"after": {
-        "dossier_id": dossier_id, "pdf_sha256": row.pdf_sha256, "size_bytes": row.size_bytes,
-        "manifest_sha256": row.manifest_sha256, "audit_head_seq": row.audit_head_seq,
-        "audit_head_hash": row.audit_head_hash}})
+        "dossier_id": row.dossier_id, "pdf_sha256": row.pdf_sha256,
+        "size_bytes": row.size_bytes, "manifest_sha256": row.manifest_sha256,
+        "audit_head_seq": row.audit_head_seq, "audit_head_hash": row.audit_head_hash}})
     return row
 
 

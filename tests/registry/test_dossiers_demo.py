@@ -64,6 +64,9 @@ def test_demo_device_dossier_holds_every_area(session, tmp_path, monkeypatch, se
     done = session.exec(select(Evaluation).where(Evaluation.device_id == device.id,
                                                  Evaluation.status == "done")).all()
     assert done
+    manifest = json.loads(PdfReader(io.BytesIO(pdf)).attachments[integrity.MANIFEST][0])
+    listed = {(a["kind"], a["sha256"]) for a in manifest["artifacts"]}
+    assert {("evaluation", e.sha256) for e in done} <= listed  # the files results rest on
     for evaluation in done:
         auc = evaluation.results["metrics"]["auc"]
         frame = evaluations.reference_frame(session, evaluation)
