@@ -311,3 +311,51 @@ def test_organisation_kind_of_auditors_is_used(session):
     from registry.models import Organisation
 
     assert session.get(Organisation, auditor.organisation_id).kind == OrganisationKind.auditor
+
+
+def test_build_job_does_not_hold_the_sqlite_write_lock_while_rendering(tmp_path, monkeypatch):
+    """On the embedded SQLite default, another writer gets in while the PDF renders."""
+    import sqlite3
+
+    from registry import db, storage
+    from registry.app import configure_runtime
+    from registry.config import load_settings
+    from registry.migrate import upgrade
+    from registry.models import Device, Organisation, Theme
+
+    saved = (db._current, storage._current, signing._current, jobs._runner, sealing._current)
+    path = tmp_path / "registry.db"
+    upgrade(f"sqlite:///{path}")
+    database = configure_runtime(load_settings(instance_dir=tmp_path, env="test",
+                                               database_url=f"sqlite:///{path}"))
+    try:
+        with database.unit_of_work() as session:
+            org = Organisation(name="Lock maker", kind=OrganisationKind.manufacturer)
+            session.add(org)
+            session.flush()
+            session.add(Device(code="LOCK-1", name="Lock", manufacturer_id=org.id,
+                               theme=Theme.CARE))
+        attempts = []
+        original = dossiers.render
+
+        def render_while_writing(snapshot):
+            other = sqlite3.connect(path, timeout=0.5, isolation_level=None)
+            try:
+                other.execute("BEGIN IMMEDIATE")  # raises "database is locked" if held
+                other.execute("ROLLBACK")
+                attempts.append("wrote")
+            finally:
+                other.close()
+            return original(snapshot)
+
+        monkeypatch.setattr(dossiers, "render", render_while_writing)
+        with database.unit_of_work() as session:
+            operator = dossiers.auth.Actor(None, "system-cli", "cli", Role.admin, None)
+            job = dossiers.request_build(session, operator, "LOCK-1")
+        jobs.get_runner().wait(job.id, timeout=300)
+        with database.unit_of_work() as session:
+            assert session.get(Job, job.id).status == "succeeded"
+        assert attempts == ["wrote"]
+    finally:
+        database.engine.dispose()
+        db._current, storage._current, signing._current, jobs._runner, sealing._current = saved
