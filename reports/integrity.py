@@ -88,7 +88,8 @@ def seal(pdf: bytes, sealer: Sealer, reason: str, field_name: str = SIGNATURE_FI
         md_algorithm="sha256", reason=reason, name=sealer.subject,
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    return signers.PdfSigner(meta, signer=signer).sign_pdf(writer).getvalue()
+    return _outside_event_loop(
+        lambda: signers.PdfSigner(meta, signer=signer).sign_pdf(writer).getvalue())
 
 
 # --- verification -----------------------------------------------------------------------------
@@ -134,8 +135,8 @@ def _attachments(pdf: bytes) -> dict[str, bytes]:
 
 
 def _outside_event_loop(call):
-    """pyHanko's synchronous validation calls asyncio.run(), which refuses to run inside a
-    running event loop (an async caller, Playwright's sync API); use a thread there."""
+    """pyHanko's synchronous signing and validation call asyncio.run(), which refuses to run
+    inside a running event loop (an async caller, Playwright's sync API); use a thread there."""
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
