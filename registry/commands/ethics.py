@@ -53,7 +53,10 @@ def export(device: str, fmt: str, output: str | None) -> None:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=ROW_FIELDS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        # Free-text answers go into spreadsheets: formula-looking cells are neutralised.
+        from registry.services.exports import safe_cell
+
+        writer.writerows({k: safe_cell(v) for k, v in r.items()} for r in rows)
         text = buffer.getvalue()
     if output:
         Path(output).write_text(text, encoding="utf-8")

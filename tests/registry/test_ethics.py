@@ -293,6 +293,7 @@ def test_carry_over_to_a_new_grid_version_lists_what_to_answer_again(
 def test_cli_export_json_and_csv(session, maker, device, reviewer, monkeypatch):
     answer(session, maker, device, "ETH-01", 2, explanation="needs, written",
            evidence=[{"kind": "link", "ref": "https://example.org/a"}])
+    answer(session, maker, device, "ETH-03", 1, explanation='=HYPERLINK("http://x.example")')
     ethics.submit_assessment(session, maker, device.code)
     ethics.review_criterion(session, reviewer, device.code, "ETH-01", ReviewIn(
         verdict="disagree", comment="partial", maturity=1))
@@ -316,6 +317,9 @@ def test_cli_export_json_and_csv(session, maker, device, reviewer, monkeypatch):
     parsed = list(csv.DictReader(io.StringIO(result.output)))
     assert len(parsed) == 44 and parsed[0]["review_comment"] == "partial"
     assert parsed[0]["explanation"] == "needs, written"
+    # A spreadsheet opening the export must not run an answer as a formula.
+    eth03 = next(r for r in parsed if r["criterion_id"] == "ETH-03")
+    assert eth03["explanation"] == "'=HYPERLINK(\"http://x.example\")"
     result = runner.invoke(command.ethics, ["export", device.code])
     document = json.loads(result.output)
     assert document["snapshot_sha256"] == header["snapshot_sha256"]
