@@ -114,7 +114,7 @@ def _write_in_process(url: str, key_path: str, maker_id: int, code: str, n: int)
     for k in range(n):
         with database.unit_of_work() as s:
             actor = Actor.from_user(s.get(User, maker_id))
-            devices.update_device(s, actor, code, DeviceUpdate(name=f"pid write {k}"))
+            devices.update_device(s, actor, code, DeviceUpdate(name=f"process {os.getpid()} write {k}"))
     database.engine.dispose()
 
 

@@ -80,13 +80,15 @@ def _count(app, session, connection, rows: int, page: str) -> int:
     return _statements(client, connection, url, headers)
 
 
-@pytest.mark.parametrize("page", [
+# Not "page": that name is pytest-playwright's browser page fixture, which would start a
+# browser (and its event loop) for a test that needs none.
+@pytest.mark.parametrize("target", [
     pytest.param(name, marks=pytest.mark.xfail(reason=GROWS[name], strict=True))
     if name in GROWS else name for name in PAGES])
-def test_statements_per_page_do_not_grow_with_rows(app, session, connection, page):
-    few = _count(app, session, connection, 5, page)
-    many = _count(app, session, connection, 50, page)
-    assert many <= few, f"{page}: {few} statements with 5 rows, {many} with 50"
+def test_statements_per_page_do_not_grow_with_rows(app, session, connection, target):
+    few = _count(app, session, connection, 5, target)
+    many = _count(app, session, connection, 50, target)
+    assert many <= few, f"{target}: {few} statements with 5 rows, {many} with 50"
     # And stay bounded in absolute terms (the device page, with every area's panel, sends ~60).
     assert many < 100, many
 
