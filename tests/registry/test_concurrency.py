@@ -4,6 +4,7 @@ that must not lose updates, and an audit chain that stays linear across processe
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 import uuid
 
@@ -114,7 +115,8 @@ def _write_in_process(url: str, key_path: str, maker_id: int, code: str, n: int)
     for k in range(n):
         with database.unit_of_work() as s:
             actor = Actor.from_user(s.get(User, maker_id))
-            devices.update_device(s, actor, code, DeviceUpdate(name=f"process {os.getpid()} write {k}"))
+            devices.update_device(s, actor, code,
+                                  DeviceUpdate(name=f"process {os.getpid()} write {k}"))
     database.engine.dispose()
 
 
