@@ -143,6 +143,16 @@ def _missing_column(name: str, role: str, present: Sequence[str]) -> str:
     return f"column {name!r} ({role}) not found; {hint}"
 
 
+def _duplicated_ids(ids: pd.Series) -> pd.Series:
+    """Rows whose id is used more than once. Ids in strictly increasing numeric order (the
+    usual export) are unique by construction: one comparison pass instead of a hash table."""
+    if pd.api.types.is_numeric_dtype(ids) and not pd.api.types.is_bool_dtype(ids):
+        values = ids.to_numpy()
+        if len(values) < 2 or bool(np.all(values[1:] > values[:-1])):
+            return pd.Series(False, index=ids.index)
+    return ids.duplicated(keep=False) & ids.notna()
+
+
 def _numeric(
     frame: pd.DataFrame,
     name: str,
@@ -359,7 +369,7 @@ def validate_frame(
 
     if columns.id is not None:
         ids = frame[columns.id]
-        duplicated = ids.duplicated(keep=False) & ids.notna()
+        duplicated = _duplicated_ids(ids)
         if duplicated.any():
             problems.append(
                 f"column {columns.id!r}: {_plural(ids[duplicated].nunique(), 'id')} used more than "

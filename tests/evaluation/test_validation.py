@@ -169,3 +169,22 @@ def test_check_parameters_lists_each_bad_parameter():
         "parameter n_resamples: must be an integer >= 100. Got 10 instead; 2000 is the default",
         "parameter min_subgroup_n: must be an integer >= 1. Got 0 instead",
     ]
+
+
+@pytest.mark.parametrize("ids", [
+    [1, 2, 2, 3, 4, 5],  # increasing but not strictly: the fast path must not say unique
+    [5, 1, 3, 1, 2, 4],  # unordered
+    [1.0, 2.0, 2.0, 3.0, 4.0, 5.0],
+    ["a", "b", "b", "c", "d", "e"],
+])
+def test_a_duplicated_id_is_found_whatever_the_order_and_type(ids):
+    frame = pd.DataFrame({"id": ids, "label": [0, 1] * 3,
+                          "score": [0.1, 0.9, 0.2, 0.8, 0.3, 0.7]})
+    (problem,) = problems(frame)
+    assert problem.startswith("column 'id': 1 id used more than once")
+
+
+def test_strictly_increasing_ids_pass():
+    frame = pd.DataFrame({"id": [3, 7, 9, 12], "label": [0, 1, 0, 1],
+                          "score": [0.1, 0.9, 0.2, 0.8]})
+    validate_frame(frame, task="binary", columns=BINARY)
