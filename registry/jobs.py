@@ -159,11 +159,9 @@ WORKER_LOST = ("worker lost: process {worker} ended while running the job; nothi
                "retry {id})")
 
 
-def _this_worker() -> str:
+def current_worker() -> str:
+    """host:pid of this process, read when needed: a forked pool child has its own pid."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-WORKER = _this_worker()
 
 
 def _alive(worker: str) -> bool | None:
@@ -185,7 +183,7 @@ def reap_lost_jobs(session: Session) -> list[Job]:
     leaves them "running" for ever); other hosts reap their own when their workers start."""
     lost = []
     for job in session.exec(select(Job).where(Job.status == "running")):
-        if job.worker and job.worker != WORKER and _alive(job.worker) is False:
+        if job.worker and job.worker != current_worker() and _alive(job.worker) is False:
             job.status, job.finished_at = "failed", utcnow()
             job.error = WORKER_LOST.format(worker=job.worker, id=job.id)
             session.add(job)
@@ -222,7 +220,7 @@ def run_job(job_id: str) -> str:
             # decide on a retry (which queues it again).
             return job.status
         job.status, job.started_at, job.attempts = "running", utcnow(), job.attempts + 1
-        job.worker = WORKER
+        job.worker = current_worker()
         session.add(job)
         name, arguments, user_id = job.name, dict(job.arguments), job.submitted_by
     started = utcnow()

@@ -177,12 +177,8 @@ def device_records(session: Session, actor: Actor, code: str) -> list[EnergyReco
 
 
 def _totals(rows: Iterable[EnergyRecord]) -> Totals:
-    totals = Totals()
-    for row in rows:
-        totals.energy_kwh += row.energy_kwh
-        totals.emissions_kg += row.emissions_kg
-        totals.records += 1
-    return totals
+    return _sum(Totals(energy_kwh=r.energy_kwh, emissions_kg=r.emissions_kg, records=1)
+                for r in rows)
 
 
 def _by_phase(rows: list[EnergyRecord]) -> dict[str, Totals]:
