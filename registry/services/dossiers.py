@@ -528,15 +528,24 @@ def _energy(session: Session, device: Device,
     records = energy.records_of_device(session, device)
     if not records:
         return [], False
-    totals: dict[str, list[float]] = {}
-    for r in records:
-        phase = totals.setdefault(r.phase.value, [0.0, 0.0, 0])
-        phase[0] += r.energy_kwh
-        phase[1] += r.emissions_kg
-        phase[2] += 1
+    footprint = energy.footprint_of(session, device)  # the same totals as the footprint page
     return [
         _table("Totals by phase", ["Phase", "Energy (kWh)", "Emissions (kg CO2e)", "Records"],
-               [[p, round(t[0], 6), round(t[1], 6), t[2]] for p, t in sorted(totals.items())]),
+               [[p, round(t.energy_kwh, 6), round(t.emissions_kg, 6), t.records]
+                for p, t in footprint.by_phase.items() if t.records]
+               + [["total", round(footprint.total.energy_kwh, 6),
+                   round(footprint.total.emissions_kg, 6), footprint.total.records]],
+               note="Inference figures are declared per run of N predictions; they appear per "
+                    "1,000 predictions and at the deployed volume below, not in these totals."),
+        _table("Inference", ["Version", "kWh per 1,000 predictions",
+                             "kg CO2e per 1,000 predictions"],
+               [[v.version, v.inference_per_1000_kwh, v.inference_per_1000_kg]
+                for v in footprint.versions if v.inference_per_1000_kwh is not None],
+               empty="No inference footprint declared.",
+               note=("At the deployed volume (estimate): "
+                     f"{footprint.inference_monthly_kwh:.4g} kWh and "
+                     f"{footprint.inference_monthly_kg:.4g} kg CO2e per month."
+                     if footprint.inference_monthly_kwh is not None else "")),
         _table("Records", ["Phase", "Source", "Version", "Energy (kWh)", "Emissions (kg CO2e)",
                            "Predictions", "Country", "Method", "Date"],
                [[r.phase, r.source, versions.get(r.model_version_id, "-"),

@@ -199,7 +199,12 @@ def _inference_rate(rows: list[EnergyRecord]) -> tuple[float, float] | None:
 
 
 def device_footprint(session: Session, actor: Actor, code: str) -> DeviceFootprintOut:
-    device = devices.get_device(session, actor, code)
+    return footprint_of(session, devices.get_device(session, actor, code))
+
+
+def footprint_of(session: Session, device: Device) -> DeviceFootprintOut:
+    """The footprint of a device already checked visible (the page, the API and the dossier
+    all show these same totals)."""
     rows = records_of_device(session, device)
     by_version: dict[int | None, list[EnergyRecord]] = defaultdict(list)
     for row in rows:
