@@ -26,6 +26,11 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="dmd-metrics-")
 
 
+def post_worker_init(worker):
+    # Says when a worker can serve: importing the app takes seconds on a loaded machine.
+    worker.log.info("Worker ready (pid: %s)", worker.pid)
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 

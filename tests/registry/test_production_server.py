@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -66,9 +67,18 @@ def test_gunicorn_workers_serve_ready_with_shared_metrics(tmp_path):
         assert float(line.split()[-1]) == 20
         _, _, headers = _get(f"{base}/login")
         assert headers["Content-Security-Policy"].startswith("default-src 'self'")
+        # Stop only once both workers have loaded the app: a worker stopped while importing
+        # prints gunicorn's boot traceback, which would hide a real one.
+        for _ in range(300):
+            if sum("Worker ready" in x for x in lines) >= 2:
+                break
+            time.sleep(0.1)
     finally:
         server.terminate()
-        output, _ = server.communicate(timeout=30)
+        server.wait(timeout=30)
+        reader.join(timeout=10)
+        server.stdout.close()
+    output = "".join(lines)
     assert "Booting worker" in output
     assert output.count("Booting worker") >= 2
-    assert "Traceback" not in output
+    assert "Traceback" not in output, output[output.find("Traceback") - 200:][:3000]
