@@ -46,6 +46,9 @@ def test_gunicorn_workers_serve_ready_with_shared_metrics(tmp_path):
         [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "registry" / "gunicorn_conf.py"),
          "registry.wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(server.stdout), daemon=True)
+    reader.start()
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):
