@@ -260,6 +260,8 @@ class Device(SQLModel, table=True):
     lock_version: int = 1
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # The catalogue lists devices by name: read in index order rather than sorting every row.
+    __table_args__ = (Index("ix_device_name_code", "name", "code"),)
 
 
 class Kpi(SQLModel, table=True):

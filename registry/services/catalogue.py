@@ -113,9 +113,10 @@ def entries(session: Session, found: list[Device], *, detail: bool = True) -> li
         select(Organisation).where(Organisation.id.in_({d.manufacturer_id for d in found})))}
     counts = _deployment_counts(session, ids)
     versions: dict[int, list[str]] = {}
-    for v in session.exec(select(ModelVersion).where(ModelVersion.device_id.in_(ids))
-                          .order_by(ModelVersion.id)):
-        versions.setdefault(v.device_id, []).append(v.version)
+    for device_id, version in session.exec(
+            select(ModelVersion.device_id, ModelVersion.version)
+            .where(ModelVersion.device_id.in_(ids)).order_by(ModelVersion.id)):
+        versions.setdefault(device_id, []).append(version)
     notices = sources.notices_by_device(session, ids)
     evaluations = sources.evaluations_by_device(session, ids) if detail else {}
     opinions = sources.opinions_by_device(session, ids) if detail else {}

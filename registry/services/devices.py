@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, or_
+from sqlalchemy import inspect as sa_inspect
 from sqlmodel import Session, select
 
 from registry import audit, auth, lifecycle
@@ -51,11 +52,18 @@ from registry.services.common import apply_changes, plain, snapshot
 
 def get_device(session: Session, actor: Actor, code: str, *, for_update: bool = False) -> Device:
     """The device with this code if the actor may see it; NotFoundError otherwise."""
-    query = select(Device).where(Device.code == code)
-    if for_update:
-        # Serialise writers of one device on PostgreSQL (SQLite serialises all writers anyway).
-        query = query.with_for_update()
-    device = session.exec(query).first()
+    # A page reads its device in several panels; within one unit of work the query would return
+    # the same identity-mapped object, so remember it (a locking read always goes to the database).
+    seen = session.info.setdefault("devices_by_code", {})
+    device = None if for_update else seen.get(code)
+    if device is None or not sa_inspect(device).persistent:
+        query = select(Device).where(Device.code == code)
+        if for_update:
+            # Serialise writers of one device on PostgreSQL (SQLite serialises all writers).
+            query = query.with_for_update()
+        device = session.exec(query).first()
+        if device is not None:
+            seen[code] = device
     return auth.visible(session, actor, device, code)
 
 

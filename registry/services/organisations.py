@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
@@ -29,6 +30,19 @@ def list_organisations(session: Session, actor: Actor) -> list[Organisation]:
     """Organisations are public knowledge inside the registry (names, kinds, places)."""
     auth.require(actor, Permission.DEVICE_READ)
     return list(session.exec(select(Organisation).order_by(Organisation.name)).all())
+
+
+def organisation_names(session: Session, actor: Actor,
+                       ids: Iterable[int | None] | None = None) -> dict[int, str]:
+    """Names by id, of ``ids`` only when given; two columns, not whole rows."""
+    auth.require(actor, Permission.DEVICE_READ)
+    query = select(Organisation.id, Organisation.name)
+    if ids is not None:
+        wanted = {i for i in ids if i is not None}
+        if not wanted:
+            return {}
+        query = query.where(Organisation.id.in_(wanted))
+    return dict(session.exec(query).all())
 
 
 def get_organisation(session: Session, actor: Actor, organisation_id: int) -> Organisation:

@@ -53,7 +53,8 @@ def device_list():
         with unit_of_work() as session:
             actor = current_actor(session)
             page, total = devices.list_devices(session, actor, filters)
-            names = organisation_names(session, actor) if not actor.is_anonymous else {}
+            names = (organisation_names(session, actor, [d.manufacturer_id for d in page])
+                     if not actor.is_anonymous else {})
             rows = [device_row(d, names) for d in page]
             # Post-market status (issue #7), for the devices whose monitoring the actor reads.
             from registry.services.monitoring import visible_statuses

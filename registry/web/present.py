@@ -7,6 +7,7 @@ database and the API say ``PATHWAY``.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
@@ -103,8 +104,10 @@ def all_devices(session: Session, actor: Actor, **filters: Any) -> list[Device]:
             return found
 
 
-def organisation_names(session: Session, actor: Actor) -> dict[int, str]:
-    return {o.id: o.name for o in organisations.list_organisations(session, actor)}
+def organisation_names(session: Session, actor: Actor,
+                       ids: Iterable[int | None] | None = None) -> dict[int, str]:
+    """Organisation names by id: of ``ids`` only when given (pages name a few of thousands)."""
+    return organisations.organisation_names(session, actor, ids)
 
 
 def device_row(device: Device, names: dict[int, str]) -> dict[str, Any]:
@@ -248,7 +251,8 @@ def evidence_choices(stage: Stage, unmet_ids: set[str]) -> list[dict[str, Any]]:
 def device_page(session: Session, actor: Actor, code: str) -> dict[str, Any]:
     """Everything the device page shows. Raises NotFoundError for a device the actor cannot see."""
     device = devices.get_device(session, actor, code)
-    names = organisation_names(session, actor)
+    deployments = devices.deployments_of(session, device)
+    names = organisation_names(session, actor, [d.hospital_id for d in deployments])
     versions = devices.versions_of(session, device)
     version_names = {v.id: v.version for v in versions}
     plan, modifications = devices.change_control_plan_of(session, device)
@@ -262,7 +266,7 @@ def device_page(session: Session, actor: Actor, code: str) -> dict[str, Any]:
         version_rows.append(row)
 
     deployment_rows = []
-    for d in devices.deployments_of(session, device):
+    for d in deployments:
         row = dump(DeploymentOut, d)
         row["hospital"] = names.get(d.hospital_id, "")
         row["version"] = version_names.get(d.model_version_id, "")

@@ -148,10 +148,12 @@ def review_page(session, actor: Actor, submission_id: int) -> dict[str, Any]:
 @panel("review_panel.html", order=30)
 def device_panel(session, actor: Actor, device: Device) -> dict[str, Any] | None:
     """Signed opinions on the device, with their signatures; links to its submissions."""
-    names = organisation_names(session, actor)
-    opinions = [opinion_row(o, names) for o in reviews.device_opinions(session, actor, device)]
-    submissions = [_submission_row(session, actor, s, device, names)
-                   for s in reviews.submissions_of_device(session, actor, device)]
+    found = reviews.device_opinions(session, actor, device)
+    submitted = reviews.submissions_of_device(session, actor, device)
+    names = organisation_names(session, actor, [x.reviewer_organisation_id
+                                                for x in [*found, *submitted]])
+    opinions = [opinion_row(o, names) for o in found]
+    submissions = [_submission_row(session, actor, s, device, names) for s in submitted]
     may_submit = (auth.allows(actor, Permission.REVIEW_SUBMIT)
                   and device.manufacturer_id == actor.organisation_id)
     if not opinions and not submissions and not may_submit:

@@ -15,7 +15,7 @@ from registry.schemas import OrganisationOut, TokenIn, TokenOut
 from registry.services import organisations
 from registry.web import bp
 from registry.web.forms import parse, registry_errors
-from registry.web.present import all_devices, device_row, dump, dump_all, organisation_names
+from registry.web.present import all_devices, device_row, dump, dump_all
 from registry.web.present import dashboard as dashboard_data
 from registry.web.session import SessionUser
 
@@ -80,7 +80,7 @@ def organisation_detail(organisation_id: int):
         actor = current_actor(session)
         org = dump(OrganisationOut, organisations.get_organisation(session, actor,
                                                                    organisation_id))
-        names = organisation_names(session, actor)
+        names = {organisation_id: org["name"]}
         rows = [device_row(d, names)
                 for d in all_devices(session, actor, manufacturer_id=organisation_id)]
     return render_template("organisation.html", organisation=org, devices=rows)
