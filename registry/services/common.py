@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
+
+T = TypeVar("T")
 
 
 def plain(value: Any) -> Any:
@@ -35,3 +40,23 @@ def apply_changes(row: SQLModel, changes: dict[str, Any]) -> dict[str, dict[str,
             before[name], after[name] = plain(old), plain(value)
             setattr(row, name, value)
     return {"before": before, "after": after}
+
+
+def reused(session: Session, key: tuple, load: Callable[[], T]) -> T:
+    """``load()`` once per unit of work until the next write: the device page's panels ask for
+    the same device, versions and deployments several times. Pending changes (which a query
+    would autoflush first) and every flush or rollback drop what was kept."""
+    if session.new or session.dirty or session.deleted:
+        session.info.pop("reused", None)
+        return load()
+    kept = session.info.setdefault("reused", {})
+    if key not in kept:
+        kept[key] = load()
+    value = kept[key]
+    return list(value) if isinstance(value, list) else value
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_reused(session: Session, *_: Any) -> None:
+    session.info.pop("reused", None)

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, or_
-from sqlalchemy import inspect as sa_inspect
 from sqlmodel import Session, select
 
 from registry import audit, auth, lifecycle
@@ -45,25 +44,19 @@ from registry.schemas import (
     TransitionIn,
     WaiverIn,
 )
-from registry.services.common import apply_changes, plain, snapshot
+from registry.services.common import apply_changes, plain, reused, snapshot
 
 # --- reading ----------------------------------------------------------------------------------
 
 
 def get_device(session: Session, actor: Actor, code: str, *, for_update: bool = False) -> Device:
     """The device with this code if the actor may see it; NotFoundError otherwise."""
-    # A page reads its device in several panels; within one unit of work the query would return
-    # the same identity-mapped object, so remember it (a locking read always goes to the database).
-    seen = session.info.setdefault("devices_by_code", {})
-    device = None if for_update else seen.get(code)
-    if device is None or not sa_inspect(device).persistent:
-        query = select(Device).where(Device.code == code)
-        if for_update:
-            # Serialise writers of one device on PostgreSQL (SQLite serialises all writers).
-            query = query.with_for_update()
-        device = session.exec(query).first()
-        if device is not None:
-            seen[code] = device
+    query = select(Device).where(Device.code == code)
+    if for_update:
+        # Serialise writers of one device on PostgreSQL (SQLite serialises all writers anyway).
+        device = session.exec(query.with_for_update()).first()
+    else:
+        device = reused(session, ("device", code), lambda: session.exec(query).first())
     return auth.visible(session, actor, device, code)
 
 
@@ -85,20 +78,21 @@ def list_devices(session: Session, actor: Actor, filters: DeviceFilter) -> tuple
 
 
 def kpis_of(session: Session, device: Device) -> list[Kpi]:
-    return list(session.exec(select(Kpi).where(Kpi.device_id == device.id).order_by(Kpi.id)))
+    return reused(session, ("kpis", device.id), lambda: list(session.exec(
+        select(Kpi).where(Kpi.device_id == device.id).order_by(Kpi.id))))
 
 
 def subgroups_of(session: Session, device: Device) -> list[SubgroupVariable]:
-    return list(session.exec(
+    return reused(session, ("subgroups", device.id), lambda: list(session.exec(
         select(SubgroupVariable).where(SubgroupVariable.device_id == device.id)
         .order_by(SubgroupVariable.id)
-    ))
+    )))
 
 
 def versions_of(session: Session, device: Device) -> list[ModelVersion]:
-    return list(session.exec(
+    return reused(session, ("versions", device.id), lambda: list(session.exec(
         select(ModelVersion).where(ModelVersion.device_id == device.id).order_by(ModelVersion.id)
-    ))
+    )))
 
 
 def candidate_version(session: Session, device: Device) -> ModelVersion | None:
@@ -110,9 +104,9 @@ def candidate_version(session: Session, device: Device) -> ModelVersion | None:
 
 
 def deployments_of(session: Session, device: Device) -> list[Deployment]:
-    return list(session.exec(
+    return reused(session, ("deployments", device.id), lambda: list(session.exec(
         select(Deployment).where(Deployment.device_id == device.id).order_by(Deployment.id)
-    ))
+    )))
 
 
 def transitions_of(session: Session, device: Device) -> list[StageTransition]:
@@ -123,9 +117,9 @@ def transitions_of(session: Session, device: Device) -> list[StageTransition]:
 
 
 def evidence_of(session: Session, device: Device) -> list[Evidence]:
-    return list(session.exec(
+    return reused(session, ("evidence", device.id), lambda: list(session.exec(
         select(Evidence).where(Evidence.device_id == device.id).order_by(Evidence.id)
-    ))
+    )))
 
 
 def change_control_plan_of(
