@@ -90,7 +90,7 @@ def _read_parquet(data: bytes, filename: str) -> pa.Table:
             "truncated: export the file again and upload it whole"
         )
     try:
-        return pq.read_table(io.BytesIO(data))
+        return pq.read_table(pa.BufferReader(data))
     except (pa.ArrowException, OSError) as exc:
         raise InvalidInputError(f"{filename}: the Parquet file is corrupted ({exc}); export "
                                 "it again") from None
@@ -112,7 +112,8 @@ def _read_csv(data: bytes, filename: str) -> pa.Table:
         raise InvalidInputError(f"{filename}: contains NUL bytes, so it is not a CSV text "
                                 "file; upload a CSV or a Parquet file")
     try:
-        return pacsv.read_csv(io.BytesIO(data))
+        # Arrow reads the bytes in place (a Python file object would copy them, under the GIL).
+        return pacsv.read_csv(pa.BufferReader(data))
     except pa.ArrowInvalid as exc:
         message = str(exc)
         if "Expected" in message and "columns" in message:
