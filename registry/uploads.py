@@ -177,8 +177,8 @@ def nir_key_is_valid(value: str) -> bool:
 
 
 def _sample(series: pd.Series) -> Counter[str]:
-    """The sampled values and how often each occurs: the tests then run once per distinct
-    value (a sex or site column has a handful), the shares stay those of the sample."""
+    """The sampled values and how often each occurs: each pattern is tried once per distinct
+    value (a sex or site column has a handful) and the shares still count rows."""
     values = series.iloc[:SAMPLE_SIZE].dropna()
     return Counter(str(v).strip() for v in values.tolist())
 
