@@ -64,7 +64,7 @@ def read_table(data: bytes, filename: str = "upload.csv", *, max_bytes: int | No
             f"file is larger than the limit of {max_bytes} bytes; split it or ask an "
             "administrator to raise DMD_MAX_UPLOAD_BYTES"
         )
-    if not data.strip():
+    if not data or data.isspace():  # strip() would copy the whole file to say the same
         raise InvalidInputError(f"{filename}: the file is empty; upload a file with a header "
                                 "row and at least one data row")
     kind = detect_format(data, filename)

@@ -61,6 +61,12 @@ def test_read_limited_reads_a_file_from_where_it_stands(tmp_path):
         assert read_limited(stream, 8) == b""
 
 
+@pytest.mark.parametrize("data", [b"", b" ", b"\r\n\t \n\x0b\x0c"])
+def test_an_empty_or_blank_file_is_refused_as_empty(data):
+    with pytest.raises(InvalidInputError, match=r"v.csv: the file is empty; upload a file"):
+        load_table(data, "v.csv")
+
+
 def test_non_ascii_csv_is_read_and_bad_utf8_is_located():
     frame = load_table("id,site\n1,Besançon\n2,Orléans\n".encode(), "v.csv")
     assert frame["site"].tolist() == ["Besançon", "Orléans"]
