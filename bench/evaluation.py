@@ -68,7 +68,8 @@ def full_binary_report(y: np.ndarray, p: np.ndarray) -> None:
 
 
 def store_upload(path: Path, root: Path) -> str:
-    """The registry's upload path without the database: read the stream under the size limit,
+    """The registry's upload path without the database (the calls, in the order, of
+    ``registry.services.evaluations.submit_evaluation``): read the stream under the size limit,
     parse and refuse direct identifiers (``registry.uploads.load_table``), validate the column
     mapping with the evaluation library, then store the bytes content-addressed (atomic,
     fsynced) in a fresh ``ArtifactStore``."""

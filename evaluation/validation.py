@@ -153,6 +153,19 @@ def _duplicated_ids(ids: pd.Series) -> pd.Series:
     return ids.duplicated(keep=False) & ids.notna()
 
 
+def _strings(series: pd.Series) -> np.ndarray:
+    """The column as an object array of str, one str object per distinct value.
+
+    Converting a million values one by one (astype(str)) costs ~30x more. Arrow text converts
+    in one pass that shares the repeated strings, 2.5x faster than labelling distinct values
+    first (factorize) as the other types do.
+    """
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        return series.array.__arrow_array__().to_pandas().to_numpy(dtype=object)
+    codes, uniques = pd.factorize(series)
+    return np.asarray([str(u) for u in uniques], dtype=object)[codes]
+
+
 def _numeric(
     frame: pd.DataFrame,
     name: str,
@@ -208,28 +221,30 @@ def _labels(
 ) -> np.ndarray | None:
     """Return integer codes of the column into ``declared``, or record what prevents it."""
     raw = frame[name]
-    missing = raw.isna()
+    missing = raw.isna().to_numpy()
+    # Match each distinct value against the labels, then index: a label column holds a few
+    # distinct values, and comparing a million rows to each label costs more than the parse.
+    rows, uniques = pd.factorize(raw)
+    distinct = np.asarray(uniques)
+    lookup = np.full(len(distinct) + 1, -1, dtype=np.int64)  # the last slot: missing rows (-1)
+    for code, label in enumerate(declared):
+        lookup[:-1][distinct == label] = code
+    codes = lookup[rows]
     if missing.any():
         problems.append(
             f"column {name!r}: {_plural(int(missing.sum()), 'missing value')} "
-            f"({_rows(frame.index[missing.to_numpy()])}); remove those rows or fill in "
+            f"({_rows(frame.index[missing])}); remove those rows or fill in "
             "the label"
         )
-    outside = ~raw.isin(list(declared)) & ~missing
+    outside = (codes < 0) & ~missing
     if outside.any():
         problems.append(
             f"column {name!r}: {_plural(int(outside.sum()), 'value')} outside the declared labels "
             f"{[_plain_scalar(v) for v in declared]} "
-            f"({_rows(frame.index[outside.to_numpy()])}: {_values(raw[outside])}); "
+            f"({_rows(frame.index[outside])}: {_values(raw[outside])}); "
             "recode them or declare the labels"
         )
-    if missing.any() or outside.any():
-        return None
-    codes = np.full(len(raw), -1, dtype=np.int64)
-    values = raw.to_numpy()
-    for code, label in enumerate(declared):
-        codes[values == label] = code
-    return codes
+    return None if missing.any() or outside.any() else codes
 
 
 def check_parameters(
@@ -392,10 +407,7 @@ def validate_frame(
                 "(e.g. 'unknown') or drop those rows"
             )
         else:
-            # Label each distinct value once, then index: converting a million Arrow strings
-            # one by one (astype(str)) costs ~30x more and gives the same object array.
-            codes, uniques = pd.factorize(frame[name])
-            groups[name] = np.asarray([str(u) for u in uniques], dtype=object)[codes]
+            groups[name] = _strings(frame[name])
 
     y_true = y_score = y_pred = None
     if task == "binary":

@@ -12,6 +12,8 @@ import hashlib
 import os
 import tempfile
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -19,6 +21,8 @@ from typing import BinaryIO
 from registry.errors import InvalidInputError, PayloadTooLargeError
 
 CHUNK = 1024 * 1024
+#: Chunks read ahead of the hashing thread (bounds the memory a large upload holds).
+HASHING = 16
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,11 @@ class ArtifactStore:
         fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".upload-")
         tmp = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb") as out:
+            # A second thread hashes while this one writes and waits for the disk (hashlib
+            # releases the GIL on large buffers): the hash of the last chunks overlaps the
+            # fsync instead of adding to it. At most HASHING chunks wait in memory.
+            with os.fdopen(fd, "wb") as out, ThreadPoolExecutor(1) as hasher:
+                hashing: deque[Future] = deque()
                 while chunk := stream.read(CHUNK):
                     size += len(chunk)
                     if size > self.max_bytes:
@@ -55,10 +63,14 @@ class ArtifactStore:
                             f"file is larger than the limit of {self.max_bytes} bytes; "
                             "split it or ask an administrator to raise DMD_MAX_UPLOAD_BYTES"
                         )
-                    digest.update(chunk)
+                    if len(hashing) == HASHING:
+                        hashing.popleft().result()
+                    hashing.append(hasher.submit(digest.update, chunk))
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
+                for pending in hashing:
+                    pending.result()
             if size == 0:
                 raise InvalidInputError("file is empty; upload a file with content")
             sha = digest.hexdigest()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+from collections import Counter
 
 import pandas as pd
 import pyarrow as pa
@@ -32,7 +33,14 @@ _ARROW_TEXT = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.Str
 
 def read_limited(stream: io.RawIOBase | io.BufferedIOBase, max_bytes: int) -> bytes:
     """The whole stream, refused (413) once it exceeds ``max_bytes``: nothing is kept."""
-    data = stream.read(max_bytes + 1)
+    want = max_bytes + 1
+    if stream.seekable():
+        # Ask for what is there: read(max_bytes + 1) reserves the whole limit (a gigabyte) up
+        # front, and shrinking that buffer costs several times the read of a typical file.
+        here = stream.tell()
+        want = min(want, max(stream.seek(0, io.SEEK_END) - here, 0) + 1)
+        stream.seek(here)
+    data = stream.read(want)
     if len(data) > max_bytes:
         raise PayloadTooLargeError(
             f"file is larger than the limit of {max_bytes} bytes; split it or ask an "
@@ -56,7 +64,7 @@ def read_table(data: bytes, filename: str = "upload.csv", *, max_bytes: int | No
             f"file is larger than the limit of {max_bytes} bytes; split it or ask an "
             "administrator to raise DMD_MAX_UPLOAD_BYTES"
         )
-    if not data.strip():
+    if not data or data.isspace():  # strip() would copy the whole file to say the same
         raise InvalidInputError(f"{filename}: the file is empty; upload a file with a header "
                                 "row and at least one data row")
     kind = detect_format(data, filename)
@@ -82,7 +90,7 @@ def _read_parquet(data: bytes, filename: str) -> pa.Table:
             "truncated: export the file again and upload it whole"
         )
     try:
-        return pq.read_table(io.BytesIO(data))
+        return pq.read_table(pa.BufferReader(data))
     except (pa.ArrowException, OSError) as exc:
         raise InvalidInputError(f"{filename}: the Parquet file is corrupted ({exc}); export "
                                 "it again") from None
@@ -92,7 +100,8 @@ def _read_csv(data: bytes, filename: str) -> pa.Table:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]  # a UTF-8 byte order mark, as spreadsheet exports write it
     try:
-        data.decode("utf-8")
+        if not data.isascii():  # ASCII (most exports) is UTF-8: skip building a copy as str
+            data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise InvalidInputError(
@@ -103,7 +112,8 @@ def _read_csv(data: bytes, filename: str) -> pa.Table:
         raise InvalidInputError(f"{filename}: contains NUL bytes, so it is not a CSV text "
                                 "file; upload a CSV or a Parquet file")
     try:
-        return pacsv.read_csv(io.BytesIO(data))
+        # Arrow reads the bytes in place (a Python file object would copy them, under the GIL).
+        return pacsv.read_csv(pa.BufferReader(data))
     except pa.ArrowInvalid as exc:
         message = str(exc)
         if "Expected" in message and "columns" in message:
@@ -143,6 +153,7 @@ _PHONE = re.compile(r"^(?:\+33|0033|0)\s?[1-9](?:[\s.-]?\d{2}){4}$")
 # NIR: sex (1, 2; 3, 4, 7, 8 for provisional numbers), year, month, department (2 digits or
 # 2A/2B), commune, order number, then the 2-digit key.
 _NIR = re.compile(r"^([1-478])(\d{2})(\d{2})(\d{2}|2[AB])(\d{3})(\d{3})(\d{2})$")
+_NIR_SEPARATORS = re.compile(r"[\s.-]")
 # A calendar day: 1956-03-14, 14/03/1956, 14-03-1956, 14.03.1956 (optionally with a time).
 _FULL_DATE = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{4})([ T].*)?$")
 
@@ -153,7 +164,10 @@ def nir_key_is_valid(value: str) -> bool:
     Corsica's departments 2A and 2B count as 19 and 18 in the key (the number minus 1,000,000
     or 2,000,000), as the INSEE rule says.
     """
-    match = _NIR.match(re.sub(r"[\s.-]", "", str(value)).upper())
+    text = str(value)
+    if len(text) < 15:  # too short even before the separators go (upper() adds no digits)
+        return False
+    match = _NIR.match(_NIR_SEPARATORS.sub("", text).upper())
     if match is None:
         return False
     body = "".join(match.groups()[:6])
@@ -162,20 +176,23 @@ def nir_key_is_valid(value: str) -> bool:
     return 97 - int(body) % 97 == int(match.group(7))
 
 
-def _sample(series: pd.Series) -> list[str]:
+def _sample(series: pd.Series) -> Counter[str]:
+    """The sampled values and how often each occurs: each pattern is tried once per distinct
+    value (a sex or site column has a handful) and the shares still count rows."""
     values = series.iloc[:SAMPLE_SIZE].dropna()
-    return [str(v).strip() for v in values.tolist()]
+    return Counter(str(v).strip() for v in values.tolist())
 
 
-def _share(values: list[str], test) -> float:
-    return sum(1 for v in values if test(v)) / len(values) if values else 0.0
+def _share(values: Counter[str], test) -> float:
+    total = values.total()
+    return sum(n for v, n in values.items() if test(v)) / total if total else 0.0
 
 
 def _is_text(series: pd.Series) -> bool:
     return pd.api.types.is_string_dtype(series) or pd.api.types.is_object_dtype(series)
 
 
-def _full_dates(series: pd.Series, values: list[str]) -> bool:
+def _full_dates(series: pd.Series, values: Counter[str]) -> bool:
     if pd.api.types.is_datetime64_any_dtype(series):
         return True
     return _share(values, lambda v: bool(_FULL_DATE.match(v))) >= 0.5
@@ -189,7 +206,7 @@ def identifier_problems(frame: pd.DataFrame) -> list[str]:
         key = _normalise(column)
         text = _is_text(series)
         integral = pd.api.types.is_integer_dtype(series)
-        values = _sample(series) if (text or integral) else []
+        values = _sample(series) if (text or integral) else Counter()
         reason = None
         if key in _NAME_COLUMNS and text:
             reason = "looks like a person's name (column name)"

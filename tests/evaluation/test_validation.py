@@ -188,3 +188,44 @@ def test_strictly_increasing_ids_pass():
     frame = pd.DataFrame({"id": [3, 7, 9, 12], "label": [0, 1, 0, 1],
                           "score": [0.1, 0.9, 0.2, 0.8]})
     validate_frame(frame, task="binary", columns=BINARY)
+
+
+@pytest.mark.parametrize("text", ["string[pyarrow]", "string[python]", object, "category"])
+def test_labels_and_groups_are_the_same_whatever_holds_the_text(text):
+    """Uploads hold text in Arrow memory, other callers in objects or categories: the codes,
+    the subgroup arrays (one Python str per row) and the messages must not depend on it."""
+    sex = ["F", "M", "M", "F", "X", "M"]
+    frame = pd.DataFrame({
+        "id": range(6), "y": pd.Series(["AF", "N", "N", "AF", "N", "other"], dtype=text),
+        "score": [0.9, 0.1, 0.2, 0.8, 0.3, 0.5], "sex": pd.Series(sex, dtype=text),
+    })
+    binary = Columns(y_true="y", y_score="score", id="id")
+    assert problems(frame, columns=binary, labels=["N", "AF"], positive_label="AF") == [
+        "column 'y': 1 value outside the declared labels ['N', 'AF'] (row 5: 'other'); "
+        "recode them or declare the labels"
+    ]
+    data = validate_frame(frame.iloc[:5], task="binary", columns=binary, labels=["N", "AF"],
+                          positive_label="AF", subgroup_columns=["sex"])
+    assert data.y_true.tolist() == [True, False, False, True, False]
+    groups = data.groups["sex"]
+    assert groups.dtype == object and groups.tolist() == sex[:5]
+    assert all(type(value) is str for value in groups)
+    multi = validate_frame(frame, task="multiclass", columns=Columns(y_true="y", y_pred="sex"),
+                           labels=["AF", "N", "other", "F", "M", "X"])
+    assert multi.y_true.tolist() == [0, 1, 1, 0, 1, 2]
+    assert multi.y_pred.tolist() == [3, 4, 4, 3, 5, 4]
+
+
+@pytest.mark.parametrize(("label", "declared"), [
+    (pd.Series([0, 1, None], dtype="int64[pyarrow]"), ["no", "yes"]),
+    (pd.Series(pd.to_datetime(["2024-01-02", "2024-01-03", None])), [False, True]),
+], ids=["arrow integers, text labels", "dates, true-false labels"])
+def test_labels_of_another_type_than_declared_are_outside_not_a_crash(label, declared):
+    # Each distinct value is compared with each label: membership and codes follow one rule
+    # (pandas' isin raised on Arrow integers against text labels, and on dates against bools).
+    frame = pd.DataFrame({"id": [1, 2, 3], "label": label, "score": [0.2, 0.8, 0.5]})
+    assert problems(frame, labels=declared, positive_label=declared[1]) == [
+        "column 'label': 1 missing value (row 2); remove those rows or fill in the label",
+        f"column 'label': 2 values outside the declared labels {declared} (rows 0, 1: "
+        f"{', '.join(repr(v) for v in label[:2])}); recode them or declare the labels",
+    ]

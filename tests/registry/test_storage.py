@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 
+import numpy as np
 import pytest
 from sqlmodel import select
 
@@ -80,3 +81,21 @@ def test_filename_is_sanitised(session, maker):
     art = artifacts.upload_artifact(session, maker, io.BytesIO(b"x"), "../../etc/passwd\n",
                                     "text/plain")
     assert "/" not in art.filename and "\n" not in art.filename
+
+
+WINDOW = storage.HASHING
+
+
+@pytest.mark.parametrize("chunks", [1, WINDOW - 1, WINDOW, 5 * WINDOW + 3])
+def test_content_hashed_on_the_side_matches_what_is_written(tmp_path, monkeypatch, chunks):
+    """Chunks are hashed on a second thread, at most HASHING ahead: the name is still the
+    SHA-256 of the bytes in the file, in their order, whatever the number of chunks."""
+    monkeypatch.setattr(storage, "CHUNK", 64)
+    content = np.random.default_rng(chunks).bytes(64 * chunks - 5)
+    store = storage.ArtifactStore(tmp_path, max_bytes=len(content))
+    ref = store.put(io.BytesIO(content))
+    assert ref.sha256 == hashlib.sha256(content).hexdigest() and ref.created
+    assert ref.path.read_bytes() == content and ref.size_bytes == len(content)
+    with pytest.raises(PayloadTooLargeError):
+        storage.ArtifactStore(tmp_path, max_bytes=len(content) - 1).put(io.BytesIO(content))
+    assert blobs(tmp_path) == [ref.path]
