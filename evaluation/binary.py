@@ -16,6 +16,7 @@ from evaluation.intervals import (
     delong_interval,
     log_normal_interval,
     normal_interval,
+    placement_values,
     proportion_interval,
 )
 from evaluation.results import Curve, MetricResult, PlainData
@@ -65,8 +66,33 @@ def confusion_counts(
     return ConfusionCounts(tp=tp, fp=fp, fn=positives - tp, tn=y_true.size - positives - fp)
 
 
+#: Fewer cases than this in either class and an AUC is flagged as too few to conclude: the
+#: subgroup rule's default (lifecycle G4.3), and the size below which ``bench/coverage.py``
+#: finds AUC intervals straying from their nominal coverage.
+AUC_MIN_CLASS_SIZE = 30
+
+
+def auc_size_caveat(positives: int, negatives: int) -> str | None:
+    """The caveat an AUC carries when a class has fewer than :data:`AUC_MIN_CLASS_SIZE` cases.
+
+    Examples
+    --------
+    >>> print(auc_size_caveat(12, 400))
+    insufficient data: 12 positive and 400 negative cases; at least 30 of each are needed to conclude, and below that the interval's coverage is not assured
+    >>> auc_size_caveat(30, 30) is None
+    True
+    """  # noqa: E501
+    if min(positives, negatives) >= AUC_MIN_CLASS_SIZE:
+        return None
+    return (
+        f"insufficient data: {positives} positive and {negatives} negative cases; at least "
+        f"{AUC_MIN_CLASS_SIZE} of each are needed to conclude, and below that the interval's "
+        "coverage is not assured"
+    )
+
+
 def roc_auc_score(y_true: np.ndarray, y_score: np.ndarray, *, level: float = 0.95) -> MetricResult:
-    """ROC AUC with DeLong's interval.
+    """ROC AUC with DeLong's variance and a logit-scale interval (:func:`delong_interval`).
 
     Parameters
     ----------
@@ -80,7 +106,9 @@ def roc_auc_score(y_true: np.ndarray, y_score: np.ndarray, *, level: float = 0.9
     Returns
     -------
     MetricResult
-        ``name="auc"``; undefined when there are no positive or no negative cases.
+        ``name="auc"``; undefined when there are no positive or no negative cases. Without an
+        interval (a note says why) when a class has one member or every score is tied. The
+        note carries :func:`auc_size_caveat` when a class is small.
 
     References
     ----------
@@ -89,14 +117,21 @@ def roc_auc_score(y_true: np.ndarray, y_score: np.ndarray, *, level: float = 0.9
     Examples
     --------
     >>> r = roc_auc_score(np.array([True, True, False, False]), np.array([0.9, 0.4, 0.4, 0.1]))
-    >>> r.value, round(r.ci_low, 4)
-    (0.875, 0.5285)
+    >>> r.value, round(r.ci_low, 4), r.note[:36]
+    (0.875, 0.2276, 'insufficient data: 2 positive and 2 ')
     """
     reason = _missing_class_reason(y_true)
     if reason:
         return MetricResult.undefined("auc", y_true.size, reason)
-    interval = delong_interval(y_true, y_score, level=level)
-    return MetricResult("auc", interval.estimate, interval, int(y_true.size))
+    positives = int(np.count_nonzero(y_true))
+    caveat = auc_size_caveat(positives, y_true.size - positives)
+    try:
+        interval = delong_interval(y_true, y_score, level=level)
+    except ValueError as error:
+        note = "; ".join(filter(None, [f"no interval: {error}", caveat]))
+        auc = placement_values(y_true, y_score).auc
+        return MetricResult("auc", auc, None, int(y_true.size), note=note)
+    return MetricResult("auc", interval.estimate, interval, int(y_true.size), note=caveat)
 
 
 def _missing_class_reason(y_true: np.ndarray) -> str | None:

@@ -249,7 +249,9 @@ def bootstrap_interval(
     level : float, default 0.95
         Confidence level.
     method : {"percentile", "bca"}
-        Interval method.
+        Interval method. For a skewed statistic with few observations BCa is the one to use:
+        for an AUC near 0.8 with 30 cases of each class, 95% percentile intervals cover about
+        93% of the time and BCa intervals 95% (``bench/coverage.py``).
     seed : int, default 0
         Random seed.
 

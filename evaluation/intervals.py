@@ -302,7 +302,23 @@ def placement_values(
 
 
 def delong_interval(y_true: np.ndarray, y_score: np.ndarray, *, level: float = 0.95) -> Interval:
-    """ROC AUC with DeLong's asymptotic interval ``auc +/- z * sqrt(var)``, clipped to [0, 1].
+    """ROC AUC with DeLong's variance and an interval built on the logit scale.
+
+    With ``A`` the AUC and ``V`` DeLong's variance (:attr:`Placements.variance`), the delta
+    method gives ``se(logit A) = sqrt(V) / (A (1 - A))`` and the interval is::
+
+        expit(logit(A) - z * sqrt(V) / (A (1 - A))),  expit(logit(A) + z * sqrt(V) / (A (1 - A)))
+
+    The AUC is bounded and its sampling distribution is skewed away from the nearer bound, so
+    the symmetric Wald interval ``A +/- z sqrt(V)`` misses too often on the long side (93% at
+    50 cases, 91% at 15 per class, for a 95% interval at AUC 0.8: ``bench/coverage.py``); the
+    logit interval is asymmetric, stays inside (0, 1) and is close to nominal there.
+
+    At ``A = 1`` (perfect separation) ``V`` is 0 and the logit is infinite. Every one of
+    ``k = min(m, n)`` disjoint case-control pairs is then concordant, which for a true AUC
+    ``theta`` has probability at most ``theta ** k``: the lower bound is ``(alpha / 2) **
+    (1 / k)`` (the Clopper-Pearson bound of ``k`` successes in ``k`` trials), whatever the
+    score distributions; the upper bound is 1. ``A = 0`` is the mirror image.
 
     Parameters
     ----------
@@ -316,24 +332,48 @@ def delong_interval(y_true: np.ndarray, y_score: np.ndarray, *, level: float = 0
     Returns
     -------
     Interval
-        ``method="delong"``. With perfect separation the variance is 0 and the interval
-        collapses to the estimate, as in pROC.
+        ``method="delong-logit"``, or ``"separation bound (k disjoint pairs)"`` when ``A`` is
+        0 or 1.
+
+    Raises
+    ------
+    ValueError
+        If a class has a single member and the AUC is not 0 or 1 (DeLong's variance needs the
+        spread of at least two placement values per class), or if every score is tied (the
+        variance is 0 and says nothing of the uncertainty).
 
     References
     ----------
-    DeLong et al. 1988 (see :func:`placement_values`); pROC ``ci.auc(method="delong")``.
+    DeLong et al. 1988 (see :func:`placement_values`). Pepe MS. The Statistical Evaluation of
+    Medical Tests for Classification and Prediction. Oxford University Press, 2003 (logit
+    interval). Qin G, Hotilovac L. Comparison of non-parametric confidence intervals for the
+    area under the ROC curve of a continuous-scale diagnostic test. Stat Methods Med Res
+    2008;17:207-221.
 
     Examples
     --------
-    >>> iv = delong_interval(np.array([True, True, False, False]), np.array([0.9, 0.4, 0.4, 0.1]))
-    >>> iv.estimate, iv.method
-    (0.875, 'delong')
+    >>> y = np.array([True, True, True, False, False, False])
+    >>> iv = delong_interval(y, np.array([0.9, 0.4, 0.7, 0.4, 0.1, 0.5]))
+    >>> iv.estimate, round(iv.lower, 4), round(iv.upper, 4), iv.method
+    (0.8333333333333334, 0.2485, 0.9869, 'delong-logit')
     """
     placements = placement_values(y_true, y_score)
-    return normal_interval(
-        placements.auc,
-        float(np.sqrt(placements.variance)),
-        level=level,
-        method="delong",
-        bounds=(0.0, 1.0),
-    )
+    auc = placements.auc
+    cases, controls = placements.cases.size, placements.controls.size
+    if auc in (0.0, 1.0):
+        pairs = min(cases, controls)
+        bound = ((1.0 - level) / 2.0) ** (1.0 / pairs)
+        lower, upper = (bound, 1.0) if auc == 1.0 else (0.0, 1.0 - bound)
+        label = f"separation bound ({pairs} disjoint pair{'s' if pairs > 1 else ''})"
+        return Interval(auc, lower, upper, level, label)
+    if cases < 2 or controls < 2:
+        raise ValueError(
+            f"DeLong's variance needs at least 2 cases and 2 controls. Got {cases} case(s) and "
+            f"{controls} control(s)"
+        )
+    if placements.variance == 0:
+        raise ValueError("every score is tied: DeLong's variance is 0")
+    half = _z(level) * np.sqrt(placements.variance) / (auc * (1.0 - auc))
+    logit = special.logit(auc)
+    lower, upper = special.expit(logit - half), special.expit(logit + half)
+    return Interval(auc, float(lower), float(upper), level, "delong-logit")

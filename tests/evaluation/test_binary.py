@@ -7,6 +7,8 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportion_
 
 from evaluation import binary
 
+from .test_intervals import brute_force_auc, logit_interval_by_hand, textbook_delong_variance
+
 
 @pytest.fixture
 def data():
@@ -29,6 +31,46 @@ def counts(y, s, t):
 def test_roc_auc_score_matches_sklearn(data):
     y, s = data
     assert binary.roc_auc_score(y, s).value == pytest.approx(skm.roc_auc_score(y, s), abs=1e-14)
+
+
+def test_roc_auc_interval_is_the_logit_interval_of_the_textbook_delong_variance(data):
+    y, s = data
+    r = binary.roc_auc_score(y, s, level=0.9)
+    low, high = logit_interval_by_hand(brute_force_auc(y, s), textbook_delong_variance(y, s), 0.9)
+    assert (r.ci_low, r.ci_high) == (pytest.approx(low, abs=1e-12), pytest.approx(high, abs=1e-12))
+    assert (r.interval.method, r.interval.level, r.note) == ("delong-logit", 0.9, None)
+
+
+@pytest.mark.parametrize("positives", [2, 29, 30])
+def test_auc_with_fewer_than_30_of_a_class_is_flagged_insufficient(positives):
+    rng = np.random.default_rng(positives)
+    y = np.r_[np.ones(positives, dtype=bool), np.zeros(400, dtype=bool)]
+    r = binary.roc_auc_score(y, rng.normal(size=y.size) + y)
+    assert r.interval is not None
+    if positives < 30:
+        assert r.note == (
+            f"insufficient data: {positives} positive and 400 negative cases; at least 30 of "
+            "each are needed to conclude, and below that the interval's coverage is not assured"
+        )
+    else:
+        assert r.note is None
+    # A small negative class is flagged the same way.
+    swapped = binary.roc_auc_score(~y, rng.normal(size=y.size) - y).note
+    assert (swapped is None) == (positives >= 30)
+
+
+def test_auc_without_a_delong_variance_keeps_its_value_and_says_why_no_interval():
+    y = np.array([True, False, False, False])
+    s = np.array([0.5, 0.4, 0.6, 0.1])
+    r = binary.roc_auc_score(y, s)
+    assert (r.value, r.interval) == (pytest.approx(skm.roc_auc_score(y, s), abs=1e-15), None)
+    assert r.note.startswith(
+        "no interval: DeLong's variance needs at least 2 cases and 2 controls. Got 1 case(s) "
+        "and 3 control(s); insufficient data: 1 positive and 3 negative cases"
+    )
+    tied = binary.roc_auc_score(np.array([True, False] * 40), np.full(80, 0.3))
+    assert (tied.value, tied.interval) == (0.5, None)
+    assert tied.note == "no interval: every score is tied: DeLong's variance is 0"
 
 
 @pytest.mark.parametrize("method,sm_method", [("wilson", "wilson"), ("clopper-pearson", "beta")])

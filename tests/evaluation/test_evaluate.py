@@ -88,7 +88,7 @@ def test_to_dict_is_strict_json_with_the_documented_keys(binary_frame):
             "notes",
         ]
     )
-    assert data["metrics"]["auc"]["interval"]["method"] == "delong"
+    assert data["metrics"]["auc"]["interval"]["method"] == "delong-logit"
     assert sorted(data["metrics"]["auc"]) == [
         "interval",
         "n",

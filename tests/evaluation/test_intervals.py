@@ -1,7 +1,8 @@
-"""Closed-form intervals checked against statsmodels and a slow textbook DeLong."""
+"""Closed-form intervals checked against statsmodels, scipy and a slow textbook DeLong."""
 
 import numpy as np
 import pytest
+from scipy import stats
 from sklearn.metrics import roc_auc_score
 from statsmodels.stats.proportion import proportion_confint
 
@@ -80,15 +81,102 @@ def test_delong_variance_matches_slow_textbook_version(seed):
     )
 
 
-def test_delong_interval_is_auc_plus_minus_z_sd_clipped():
-    rng = np.random.default_rng(3)
-    y = rng.random(80) < 0.5
-    s = rng.normal(size=80) + y
-    iv = delong_interval(y, s, level=0.95)
-    sd = np.sqrt(textbook_delong_variance(y, s))
-    assert iv.lower == pytest.approx(brute_force_auc(y, s) - 1.959963984540054 * sd, abs=1e-12)
-    assert iv.upper == pytest.approx(brute_force_auc(y, s) + 1.959963984540054 * sd, abs=1e-12)
-    assert iv.method == "delong"
+def logit_interval_by_hand(auc, variance, level):
+    """The logit-scale interval from an AUC and its variance, written out."""
+    z = stats.norm.ppf(0.5 + level / 2)
+    logit = np.log(auc / (1 - auc))
+    half = z * np.sqrt(variance) / (auc * (1 - auc))
+    return 1 / (1 + np.exp(-(logit - half))), 1 / (1 + np.exp(-(logit + half)))
+
+
+@pytest.mark.parametrize("level", [0.9, 0.95, 0.99])
+@pytest.mark.parametrize("seed", range(3))
+def test_delong_interval_is_the_logit_interval_of_the_textbook_variance(seed, level):
+    rng = np.random.default_rng(seed)
+    y = rng.random(80) < 0.3
+    s = np.round(rng.normal(size=80) + y, 1)  # ties
+    iv = delong_interval(y, s, level=level)
+    auc = brute_force_auc(y, s)
+    low, high = logit_interval_by_hand(auc, textbook_delong_variance(y, s), level)
+    assert iv.estimate == pytest.approx(auc, abs=1e-14)
+    assert (iv.lower, iv.upper) == (pytest.approx(low, abs=1e-12), pytest.approx(high, abs=1e-12))
+    assert iv.lower < iv.estimate < iv.upper and iv.level == level
+    assert iv.method == "delong-logit"
+
+
+def test_delong_variance_matches_scipy_brunner_munzel():
+    # Brunner and Munzel's statistic is (AUC - 1/2) / sqrt(DeLong variance), computed by
+    # scipy from midranks: an independent implementation of the same variance, ties included.
+    rng = np.random.default_rng(8)
+    y = rng.random(300) < 0.2
+    s = np.round(rng.normal(size=300) + 0.7 * y, 1)
+    p = placement_values(y, s)
+    w = stats.brunnermunzel(s[~y], s[y]).statistic
+    assert np.sqrt(p.variance) == pytest.approx((p.auc - 0.5) / w, rel=1e-12)
+
+
+def test_logit_interval_is_asymmetric_towards_the_middle_and_stays_inside_zero_one():
+    y = np.r_[np.ones(20, dtype=bool), np.zeros(20, dtype=bool)]
+    s = np.r_[np.arange(20) + 17.5, np.arange(20)]  # 3 discordant pairs of 400
+    iv = delong_interval(y, s)
+    assert iv.estimate == 397 / 400
+    assert iv.estimate + 1.96 * np.sqrt(placement_values(y, s).variance) > 1
+    assert 0 < iv.lower < iv.estimate < iv.upper < 1
+    assert iv.estimate - iv.lower > iv.upper - iv.estimate
+
+
+@pytest.mark.parametrize("level", [0.9, 0.95, 0.99])
+@pytest.mark.parametrize("cases,controls", [(1, 1), (1, 9), (3, 40), (25, 12)])
+def test_perfect_separation_gives_the_clopper_pearson_bound_of_the_disjoint_pairs(
+    cases, controls, level
+):
+    y = np.r_[np.ones(cases, dtype=bool), np.zeros(controls, dtype=bool)]
+    s = np.r_[np.linspace(5, 6, cases), np.linspace(0, 1, controls)]
+    k = min(cases, controls)
+    # k disjoint pairs all concordant: "k successes of k", exact binomial bound.
+    lower, _ = proportion_confint(k, k, alpha=1 - level, method="beta")
+    iv = delong_interval(y, s, level=level)
+    assert (iv.estimate, iv.upper) == (1.0, 1.0)
+    assert iv.lower == pytest.approx(lower, abs=1e-12)
+    assert iv.method == f"separation bound ({k} disjoint pair{'s' if k > 1 else ''})"
+    reversed_ = delong_interval(y, -s, level=level)
+    assert (reversed_.estimate, reversed_.lower) == (0.0, 0.0)
+    assert reversed_.upper == pytest.approx(1 - lower, abs=1e-12)
+
+
+@pytest.mark.parametrize("factor", [0.95, 1.05])
+def test_separation_bound_is_valid_and_sharp_for_the_worst_distribution(factor):
+    # Each case scores above every control with probability theta, else below them all: the
+    # true AUC is theta and 3 cases against 3 controls separate with probability theta ** 3,
+    # the most the bound allows. Just below the bound, separated data sets (the only ones the
+    # bound decides) exclude theta at most (1 - level) / 2 of the time; just above it, never,
+    # though they are more frequent than that, so no higher bound would keep its promise.
+    level, k, trials = 0.8, 3, 20000
+    bound = ((1 - level) / 2) ** (1 / k)
+    theta = factor * bound
+    rng = np.random.default_rng(9)
+    y = np.r_[np.ones(k, dtype=bool), np.zeros(k, dtype=bool)]
+    separated = excluded = 0
+    for high in rng.random((trials, k)) < theta:
+        s = np.r_[np.where(high, 2.0, -2.0) + rng.random(k), rng.random(k)]
+        if high.all():
+            separated += 1
+            excluded += not delong_interval(y, s, level=level).contains(theta)
+    if factor < 1:
+        assert excluded / trials <= (1 - level) / 2
+    else:
+        assert excluded == 0 and separated / trials > (1 - level) / 2
+
+
+def test_delong_interval_refuses_a_class_of_one_unless_separated():
+    with pytest.raises(ValueError, match="at least 2 cases and 2 controls. Got 1 case"):
+        delong_interval(np.array([True, False, False]), np.array([0.5, 0.4, 0.6]))
+    assert delong_interval(np.array([True, False, False]), np.array([0.7, 0.4, 0.6])).upper == 1
+
+
+def test_delong_interval_refuses_all_tied_scores():
+    with pytest.raises(ValueError, match="every score is tied"):
+        delong_interval(np.array([True, False] * 5), np.full(10, 0.3))
 
 
 def test_placement_values_in_input_order_match_the_pairwise_definition():
@@ -119,11 +207,6 @@ def test_delong_one_case_and_one_control_has_zero_variance():
     assert (p.auc, p.variance) == (0.0, 0.0)
 
 
-def test_delong_perfect_separation_collapses_interval_to_one():
-    iv = delong_interval(np.array([True, True, False]), np.array([0.9, 0.8, 0.1]))
-    assert (iv.lower, iv.estimate, iv.upper) == (1.0, 1.0, 1.0)
-
-
 def test_placement_values_refuse_a_single_class():
     with pytest.raises(ValueError, match="at least one case and one control"):
         placement_values(np.array([True, True]), np.array([0.1, 0.2]))
@@ -141,10 +224,18 @@ def test_delong_reproduces_the_published_hanley_mcneil_ct_example():
     s = np.r_[np.repeat(ratings, normal), np.repeat(ratings, abnormal)].astype(float)
     y = np.r_[np.zeros(58, dtype=bool), np.ones(51, dtype=bool)]
     iv = delong_interval(y, s)
+    sd = float(np.sqrt(placement_values(y, s).variance))
     assert round(iv.estimate, 3) == 0.893
     assert round(iv.estimate, 4) == 0.8932
-    assert round(float(np.sqrt(placement_values(y, s).variance)), 4) == 0.0307
-    assert (round(iv.lower, 5), round(iv.upper, 5)) == (0.83295, 0.95339)
+    assert round(sd, 4) == 0.0307
+    # Stata's interval is the Wald one; from our area and variance it is the same to 5 digits.
+    z = stats.norm.ppf(0.975)
+    assert (round(iv.estimate - z * sd, 5), round(iv.estimate + z * sd, 5)) == (0.83295, 0.95339)
+    # The logit interval from the published (rounded) area and error, by hand: it agrees to
+    # the precision of those 4 digits, and leans towards 0.5 as the AUC's distribution does.
+    low, high = logit_interval_by_hand(0.8932, 0.0307**2, 0.95)
+    assert (iv.lower, iv.upper) == (pytest.approx(low, abs=5e-4), pytest.approx(high, abs=5e-4))
+    assert iv.lower < 0.83295 and iv.upper < 0.95339
     # Hanley & McNeil's own standard error formula, from the same area, gives their 0.032.
     a, m, n = iv.estimate, 51, 58
     q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
