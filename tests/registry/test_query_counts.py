@@ -60,6 +60,17 @@ def _statements(client, connection, url: str, headers: dict | None = None) -> in
     return len(statements)
 
 
+# Pages that still send statements per row, each with the cause found by listing the statements
+# (owners named so the fix lands in the right file). strict: the mark fails once fixed.
+GROWS = {
+    "monitoring overview": "registry/services/monitoring.py deployments_overview: device, "
+                           "last batch, 3 counts, version, hospital, config and post-market "
+                           "status per deployment; registry/web/monitoring.py _sites_chart: "
+                           "list_batches per deployment",
+    "api monitoring deployments": "registry/services/monitoring.py deployments_overview (as "
+                                  "the monitoring overview)",
+}
+
 # Page: (role of the user who opens it, its URL for the first device).
 PAGES = {
     "api device list": (Role.manufacturer, lambda d: "/api/v1/devices?limit=100"),
@@ -77,6 +88,14 @@ PAGES = {
     "auditor dashboard": (Role.auditor, lambda d: "/"),
     "authority dashboard": (Role.authority, lambda d: "/"),
     "admin dashboard": (Role.admin, lambda d: "/"),
+    # Other lists that could read per device or deployment.
+    "hospital device list": (Role.hospital, lambda d: "/devices?limit=100"),
+    "national view": (Role.authority, lambda d: "/national"),
+    "review queue": (Role.reviewer, lambda d: "/reviews"),
+    "organisation energy": (Role.manufacturer,
+                            lambda d: f"/organisations/{d.manufacturer_id}/energy"),
+    "monitoring overview": (Role.hospital, lambda d: "/monitoring"),
+    "api monitoring deployments": (Role.hospital, lambda d: "/api/v1/monitoring/deployments"),
 }
 
 
@@ -100,7 +119,9 @@ def _count(app, session, connection, rows: int, page: str) -> int:
 
 # Not "page": that name is pytest-playwright's browser page fixture, which would start a
 # browser (and its event loop) for a test that needs none.
-@pytest.mark.parametrize("target", list(PAGES))
+@pytest.mark.parametrize("target", [
+    pytest.param(name, marks=pytest.mark.xfail(reason=GROWS[name], strict=True))
+    if name in GROWS else name for name in PAGES])
 def test_statements_per_page_do_not_grow_with_rows(app, session, connection, target):
     few = _count(app, session, connection, 5, target)
     many = _count(app, session, connection, 50, target)
