@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
+from sqlmodel.sql.expression import Select
 
 from registry import audit, auth, lifecycle
 from registry.auth import Actor, Permission
@@ -77,22 +79,22 @@ def list_devices(session: Session, actor: Actor, filters: DeviceFilter) -> tuple
     return list(page.all()), total
 
 
+def _rows_of(session: Session, model: type[SQLModel], device: Device) -> list:
+    # Reused until the next write: the device page's panels ask for these several times.
+    return reused(session, (model.__name__, device.id),
+                  lambda: by_device(session, model, [device])[device.id])
+
+
 def kpis_of(session: Session, device: Device) -> list[Kpi]:
-    return reused(session, ("kpis", device.id), lambda: list(session.exec(
-        select(Kpi).where(Kpi.device_id == device.id).order_by(Kpi.id))))
+    return _rows_of(session, Kpi, device)
 
 
 def subgroups_of(session: Session, device: Device) -> list[SubgroupVariable]:
-    return reused(session, ("subgroups", device.id), lambda: list(session.exec(
-        select(SubgroupVariable).where(SubgroupVariable.device_id == device.id)
-        .order_by(SubgroupVariable.id)
-    )))
+    return _rows_of(session, SubgroupVariable, device)
 
 
 def versions_of(session: Session, device: Device) -> list[ModelVersion]:
-    return reused(session, ("versions", device.id), lambda: list(session.exec(
-        select(ModelVersion).where(ModelVersion.device_id == device.id).order_by(ModelVersion.id)
-    )))
+    return _rows_of(session, ModelVersion, device)
 
 
 def candidate_version(session: Session, device: Device) -> ModelVersion | None:
@@ -104,22 +106,15 @@ def candidate_version(session: Session, device: Device) -> ModelVersion | None:
 
 
 def deployments_of(session: Session, device: Device) -> list[Deployment]:
-    return reused(session, ("deployments", device.id), lambda: list(session.exec(
-        select(Deployment).where(Deployment.device_id == device.id).order_by(Deployment.id)
-    )))
+    return _rows_of(session, Deployment, device)
 
 
 def transitions_of(session: Session, device: Device) -> list[StageTransition]:
-    return list(session.exec(
-        select(StageTransition).where(StageTransition.device_id == device.id)
-        .order_by(StageTransition.id)
-    ))
+    return by_device(session, StageTransition, [device])[device.id]
 
 
 def evidence_of(session: Session, device: Device) -> list[Evidence]:
-    return reused(session, ("evidence", device.id), lambda: list(session.exec(
-        select(Evidence).where(Evidence.device_id == device.id).order_by(Evidence.id)
-    )))
+    return _rows_of(session, Evidence, device)
 
 
 def change_control_plan_of(
@@ -135,6 +130,35 @@ def change_control_plan_of(
         .order_by(PlannedModification.id)
     )
     return plan, list(mods)
+
+
+# --- reading for many devices at once (dashboards: a fixed number of statements) --------------
+
+IN_LIST_SIZE = 1000
+"""Values per IN-list: far under the bind-parameter limits (SQLite 32,766, PostgreSQL 65,535),
+and enough for a dashboard of a few hundred devices to send each statement once."""
+
+
+def rows_in(session: Session, query: Select, column: Any, values: Iterable) -> list:
+    """The rows of ``query`` whose ``column`` is one of ``values``: one statement per
+    IN_LIST_SIZE values (none for no values). The values are sent in ascending order, so a query
+    ordered by ``column`` first stays ordered across the statements."""
+    values = sorted(set(values))
+    rows: list = []
+    for start in range(0, len(values), IN_LIST_SIZE):
+        rows.extend(session.exec(query.where(column.in_(values[start:start + IN_LIST_SIZE]))))
+    return rows
+
+
+def by_device(session: Session, model: type[SQLModel], devices: Iterable[Device],
+              order: Any = None) -> dict[int, list]:
+    """{device id: the device's ``model`` rows} for every device given, each list ordered by
+    ``order`` (by id, the creation order, when not given)."""
+    found: dict[int, list] = {d.id: [] for d in devices}
+    query = select(model).order_by(model.device_id, model.id if order is None else order)
+    for row in rows_in(session, query, model.device_id, found):
+        found[row.device_id].append(row)
+    return found
 
 
 # --- creating and describing ------------------------------------------------------------------
@@ -265,7 +289,17 @@ def grant_access(session: Session, actor: Actor, code: str, data: GrantIn) -> Ac
 
 
 def grants_of(session: Session, device: Device) -> list[AccessGrant]:
-    return list(session.exec(select(AccessGrant).where(AccessGrant.device_id == device.id)))
+    return by_device(session, AccessGrant, [device])[device.id]
+
+
+def granted_to(session: Session, actor: Actor) -> list[tuple[Device, AccessGrant]]:
+    """The devices granted to the actor's organisation, with the grant, by device code."""
+    return list(session.exec(
+        select(Device, AccessGrant).join(AccessGrant, AccessGrant.device_id == Device.id)
+        .where(AccessGrant.organisation_id == actor.organisation_id,
+               auth.visible_devices_clause(actor))
+        .order_by(Device.code)
+    ))
 
 
 # --- model versions and the change control plan -----------------------------------------------
@@ -436,6 +470,19 @@ def create_deployment(session: Session, actor: Actor, code: str, data: Deploymen
     return deployment
 
 
+def deployed_at(session: Session, actor: Actor
+                ) -> list[tuple[Deployment, Device, ModelVersion]]:
+    """The deployments at the actor's organisation (a hospital), with device and version."""
+    return list(session.exec(
+        select(Deployment, Device, ModelVersion)
+        .join(Device, Device.id == Deployment.device_id)
+        .join(ModelVersion, ModelVersion.id == Deployment.model_version_id)
+        .where(Deployment.hospital_id == actor.organisation_id,
+               auth.visible_devices_clause(actor))
+        .order_by(Deployment.id)
+    ))
+
+
 # --- evidence and gates -----------------------------------------------------------------------
 
 
@@ -490,56 +537,84 @@ def waive_gate_item(session: Session, actor: Actor, code: str, data: WaiverIn) -
     return evidence
 
 
-def _accepted_versions(session: Session, candidate: ModelVersion | None) -> set[int]:
+def _accepted_versions(candidate: ModelVersion | None,
+                       versions: dict[int, ModelVersion]) -> set[int]:
     """Versions whose evidence counts for the candidate: itself and, through changes that need
-    no re-validation (none_model), its ancestors (lifecycle.md section 2)."""
+    no re-validation (none_model), its ancestors (lifecycle.md section 2). ``versions``: the
+    device's versions by id (a parent is always a version of the same device)."""
     accepted: set[int] = set()
     version = candidate
     while version is not None:
         accepted.add(version.id)
         if version.change_type != ChangeType.none_model or version.parent_id is None:
             break
-        version = session.get(ModelVersion, version.parent_id)
+        version = versions[version.parent_id]
     return accepted
 
 
-def gate_context(session: Session, device: Device) -> lifecycle.GateContext:
-    candidate = candidate_version(session, device)
-    accepted = _accepted_versions(session, candidate)
+def _gate_evidence(evidence: list[Evidence], accepted: set[int]
+                   ) -> tuple[frozenset[str], frozenset[str]]:
+    """(documents, waivers): the gate items with evidence that counts for the candidate."""
     documents, waivers = set(), set()
-    for ev in evidence_of(session, device):
+    for ev in evidence:
         item = lifecycle.ITEMS_BY_ID.get(ev.gate_item)
         if item is None:
             continue
-        counts = item.scope == "device" or ev.model_version_id in accepted
-        if ev.kind == "waiver" and (ev.model_version_id in accepted or item.scope == "device"):
-            waivers.add(ev.gate_item)
-        elif counts:
-            documents.add(ev.gate_item)
-    plan, _ = change_control_plan_of(session, device)
-    return lifecycle.GateContext(
-        device=snapshot(device),
-        kpis=tuple(snapshot(k) for k in kpis_of(session, device)),
-        subgroups=tuple(snapshot(s) for s in subgroups_of(session, device)),
-        version=snapshot(candidate) if candidate else None,
-        documents=frozenset(documents),
-        waivers=frozenset(waivers),
-        deployments=tuple(snapshot(d) for d in deployments_of(session, device)
-                          if candidate and d.model_version_id in accepted),
-        has_change_control_plan=plan is not None,
-        facts=_area_facts(session, device, candidate, accepted),
-    )
+        if item.scope == "device" or ev.model_version_id in accepted:
+            (waivers if ev.kind == "waiver" else documents).add(ev.gate_item)
+    return frozenset(documents), frozenset(waivers)
 
 
-def _area_facts(session: Session, device: Device, candidate: ModelVersion | None,
-                accepted: set[int]) -> dict:
+def gate_contexts(session: Session, devices: Sequence[Device]
+                  ) -> dict[int, lifecycle.GateContext]:
+    """{device id: its lifecycle gate context}, read with a fixed number of statements however
+    many devices (one per kind of row and per IN_LIST_SIZE devices; about 15 in all)."""
+    versions = by_device(session, ModelVersion, devices)
+    evidence = by_device(session, Evidence, devices)
+    kpis = by_device(session, Kpi, devices)
+    subgroups = by_device(session, SubgroupVariable, devices)
+    deployments = by_device(session, Deployment, devices)
+    planned = set(rows_in(session, select(ChangeControlPlan.device_id),
+                          ChangeControlPlan.device_id, [d.id for d in devices]))
+    # The candidate is the last registered version (as ``candidate_version``).
+    candidates = {i: rows[-1] if rows else None for i, rows in versions.items()}
+    accepted = {i: _accepted_versions(candidates[i], {v.id: v for v in rows})
+                for i, rows in versions.items()}
+    facts = _area_facts(session, devices, candidates, accepted)
+    contexts = {}
+    for device in devices:
+        candidate, counted = candidates[device.id], accepted[device.id]
+        documents, waivers = _gate_evidence(evidence[device.id], counted)
+        contexts[device.id] = lifecycle.GateContext(
+            device=snapshot(device),
+            kpis=tuple(snapshot(k) for k in kpis[device.id]),
+            subgroups=tuple(snapshot(s) for s in subgroups[device.id]),
+            version=snapshot(candidate) if candidate else None,
+            documents=documents,
+            waivers=waivers,
+            deployments=tuple(snapshot(d) for d in deployments[device.id]
+                              if d.model_version_id in counted),
+            has_change_control_plan=device.id in planned,
+            facts=facts[device.id],
+        )
+    return contexts
+
+
+def gate_context(session: Session, device: Device) -> lifecycle.GateContext:
+    return gate_contexts(session, [device])[device.id]
+
+
+def _area_facts(session: Session, devices: Sequence[Device],
+                candidates: dict[int, ModelVersion | None], accepted: dict[int, set[int]]
+                ) -> dict[int, dict]:
     """Each area states what its gate items need to know (see ``GateContext.facts``)."""
     from registry.services import ethics, evaluations, monitoring, reviews
 
     areas = {"evaluations": evaluations, "ethics": ethics, "monitoring": monitoring,
              "reviews": reviews}
-    return {name: module.gate_facts(session, device, candidate, accepted)
-            for name, module in areas.items()}
+    by_area = {name: module.gate_facts_many(session, devices, candidates, accepted)
+               for name, module in areas.items()}
+    return {d.id: {name: facts[d.id] for name, facts in by_area.items()} for d in devices}
 
 
 def gate_status(session: Session, actor: Actor, code: str) -> list[lifecycle.Unmet]:

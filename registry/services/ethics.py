@@ -94,17 +94,27 @@ def _answer_fields(row: EthicsAnswer | dict) -> dict[str, Any]:
 
 def answers_of(session: Session, assessment: EthicsAssessment) -> dict[str, Answer]:
     """Criterion id -> library Answer; a submitted assessment is read from its frozen snapshot."""
+    submitted = assessment.status == EthicsStatus.submitted
+    return _answers(assessment, [] if submitted else answer_rows(session, assessment))
+
+
+def _answers(assessment: EthicsAssessment, rows: list[EthicsAnswer]) -> dict[str, Answer]:
+    """``answers_of`` given the answer rows of a draft (read for many drafts at once)."""
     if assessment.status == EthicsStatus.submitted:
         stored = assessment.snapshot["answers"]
     else:
-        stored = {row.criterion_id: _answer_fields(row) for row in answer_rows(session, assessment)}
+        stored = {row.criterion_id: _answer_fields(row) for row in rows}
     return {cid: _to_answer(fields) for cid, fields in stored.items()}
 
 
 def reviews_of(session: Session, assessment: EthicsAssessment) -> dict[str, Review]:
+    return _reviews(review_rows(session, assessment))
+
+
+def _reviews(rows: list[EthicsReview]) -> dict[str, Review]:
     return {r.criterion_id: Review(r.verdict.value if hasattr(r.verdict, "value") else r.verdict,
                                    r.comment, r.maturity)
-            for r in review_rows(session, assessment)}
+            for r in rows}
 
 
 def _to_answer(fields: dict[str, Any]) -> Answer:
@@ -432,19 +442,49 @@ def export_rows(session: Session, device: Device) -> tuple[dict[str, Any], list[
 
 def gate_facts(session: Session, device: Device, candidate: ModelVersion | None,
                accepted: set[int]) -> dict | None:
-    """What the ethics gate items read (registry/lifecycle.py: G1.8, G<n>.E, G5.8).
+    return gate_facts_many(session, [device], {device.id: candidate},
+                           {device.id: accepted})[device.id]
+
+
+def gate_facts_many(session: Session, devices: list[Device],
+                    candidates: dict[int, ModelVersion | None],
+                    accepted: dict[int, set[int]]) -> dict[int, dict]:
+    """What the ethics gate items read (registry/lifecycle.py: G1.8, G<n>.E, G5.8), per device
+    id, in three statements however many devices (the dashboard shows them all).
 
     ``missing``: per lifecycle stage, the criteria of the newest assessment (draft included:
     an answer is an answer) not answered yet. ``committee_maturity``: the maturity given to the
     committee criterion. ``submitted``: for G5.8, what the latest submitted assessment lacks.
     Ethics is about the device, not one model version, so ``candidate`` is not used.
     """
-    rows = assessments_of(session, device)  # one query; the dashboard calls this per device
-    newest = rows[-1] if rows else None
-    submitted = next((a for a in reversed(rows) if a.status == EthicsStatus.submitted), None)
+    from registry.services.devices import by_device, rows_in
+
+    assessments = by_device(session, EthicsAssessment, devices, EthicsAssessment.number)
+    newest = {i: rows[-1] for i, rows in assessments.items() if rows}
+    submitted = {i: a for i, rows in assessments.items()
+                 if (a := next((a for a in reversed(rows)
+                                if a.status == EthicsStatus.submitted), None))}
+    # Rows by assessment id: the answers of the newest drafts, the reviews of the submitted.
+    answers: dict[int, list[EthicsAnswer]] = {a.id: [] for a in newest.values()}
+    query = select(EthicsAnswer).order_by(EthicsAnswer.assessment_id, EthicsAnswer.criterion_id)
+    drafts = [a.id for a in newest.values() if a.status != EthicsStatus.submitted]
+    for row in rows_in(session, query, EthicsAnswer.assessment_id, drafts):
+        answers[row.assessment_id].append(row)
+    reviews: dict[int, list[EthicsReview]] = {a.id: [] for a in submitted.values()}
+    query = select(EthicsReview).order_by(EthicsReview.assessment_id, EthicsReview.criterion_id)
+    for row in rows_in(session, query, EthicsReview.assessment_id, reviews):
+        reviews[row.assessment_id].append(row)
+    return {d.id: _gate_facts(newest.get(d.id), submitted.get(d.id), answers, reviews)
+            for d in devices}
+
+
+def _gate_facts(newest: EthicsAssessment | None, submitted: EthicsAssessment | None,
+                answers_by_id: dict[int, list[EthicsAnswer]],
+                reviews_by_id: dict[int, list[EthicsReview]]) -> dict[str, Any]:
+    """One device's facts from its newest and latest submitted assessments."""
     grid = get_grid(newest.grid_version if newest else CURRENT_GRID_VERSION)
-    answers = answers_of(session, newest) if newest else {}
-    sub_reviews = reviews_of(session, submitted) if submitted else {}
+    answers = _answers(newest, answers_by_id[newest.id]) if newest else {}
+    sub_reviews = _reviews(reviews_by_id[submitted.id]) if submitted else {}
     reviews = sub_reviews if newest is not None and newest is submitted else {}
     committee = answers.get(COMMITTEE_CRITERION)
     facts: dict[str, Any] = {
@@ -457,7 +497,7 @@ def gate_facts(session: Session, device: Device, candidate: ModelVersion | None,
     }
     if submitted is not None:
         sub_grid = get_grid(submitted.grid_version)
-        sub_answers = answers_of(session, submitted)
+        sub_answers = _answers(submitted, [])
         missing = ethics_grid.score_assessment(sub_grid, sub_answers, sub_reviews).missing
         facts["submitted"] = {
             "number": submitted.number,

@@ -343,23 +343,31 @@ def purge_raw_files(session: Session, actor: Actor, *, retention_days: int,
 
 def gate_facts(session: Session, device: Device, candidate: ModelVersion | None,
                accepted: set[int]) -> dict | None:
-    """What gate items G3.3 and G4.1-G4.4 read: the done evaluations of the accepted versions,
-    each with its dataset kind, KPI verdicts, the gap of every declared subgroup variable and
-    whether calibration was computed."""
-    if not accepted:
-        return {"evaluations": []}
-    declared = session.exec(select(SubgroupVariable).where(
-        SubgroupVariable.device_id == device.id)).all()
-    rows = session.exec(select(Evaluation).where(
-        Evaluation.model_version_id.in_(accepted),
-        Evaluation.status == EvaluationStatus.done).order_by(Evaluation.id)).all()
-    return {"evaluations": [{
+    return gate_facts_many(session, [device], {device.id: candidate},
+                           {device.id: accepted})[device.id]
+
+
+def gate_facts_many(session: Session, batch: list[Device],
+                    candidates: dict[int, ModelVersion | None],
+                    accepted: dict[int, set[int]]) -> dict[int, dict]:
+    """What gate items G3.3 and G4.1-G4.4 read, per device id: the done evaluations of the
+    accepted versions, each with its dataset kind, KPI verdicts, the gap of every declared
+    subgroup variable and whether calibration was computed."""
+    ids = [d.id for d in batch]
+    declared = devices.by_device(session, SubgroupVariable, batch)
+    done: dict[int, list[Evaluation]] = {i: [] for i in ids}
+    query = select(Evaluation).where(Evaluation.status == EvaluationStatus.done)
+    for e in devices.rows_in(session, query, Evaluation.model_version_id,
+                             set().union(*accepted.values())):
+        if e.model_version_id in accepted.get(e.device_id, ()):
+            done[e.device_id].append(e)
+    return {i: {"evaluations": [{
         "id": e.id, "model_version_id": e.model_version_id, "dataset_kind": e.dataset_kind.value,
         "n": (e.results or {}).get("n"), "level": (e.results or {}).get("level"),
         "kpi_verdicts": e.kpi_verdicts,
-        "subgroup_gaps": _subgroup_gaps(e.results or {}, declared),
+        "subgroup_gaps": _subgroup_gaps(e.results or {}, declared[i]),
         "calibrated": bool((e.results or {}).get("calibration")),
-    } for e in rows]}
+    } for e in sorted(done[i], key=lambda e: e.id)]} for i in ids}
 
 
 def _subgroup_gaps(results: dict[str, Any], declared: list[SubgroupVariable]

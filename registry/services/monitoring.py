@@ -695,12 +695,23 @@ def create_upload_token(session: Session, actor: Actor, deployment_id: int,
 
 def gate_facts(session: Session, device: Device, candidate: ModelVersion | None,
                accepted: set[int]) -> dict | None:
-    """What G6.5 ("monitoring configured") reads: the deployments of the candidate version
-    (or of versions whose evidence counts for it) that have a monitoring configuration."""
-    if not accepted:
-        return {"configured_deployments": []}
-    configured = session.exec(select(Deployment.id).join(
-        MonitoringConfig, MonitoringConfig.deployment_id == Deployment.id).where(
-        Deployment.device_id == device.id,
-        Deployment.model_version_id.in_(accepted))).all()
-    return {"configured_deployments": sorted(configured)}
+    return gate_facts_many(session, [device], {device.id: candidate},
+                           {device.id: accepted})[device.id]
+
+
+def gate_facts_many(session: Session, devices: list[Device],
+                    candidates: dict[int, ModelVersion | None],
+                    accepted: dict[int, set[int]]) -> dict[int, dict]:
+    """What G6.5 ("monitoring configured") reads, per device id: the deployments of the
+    candidate version (or of versions whose evidence counts for it) that have a monitoring
+    configuration."""
+    from registry.services.devices import rows_in
+
+    configured: dict[int, list[int]] = {d.id: [] for d in devices}
+    query = select(Deployment.id, Deployment.device_id, Deployment.model_version_id).join(
+        MonitoringConfig, MonitoringConfig.deployment_id == Deployment.id)
+    for deployment_id, device_id, version_id in rows_in(
+            session, query, Deployment.model_version_id, set().union(*accepted.values())):
+        if version_id in accepted.get(device_id, ()):
+            configured[device_id].append(deployment_id)
+    return {i: {"configured_deployments": sorted(ids)} for i, ids in configured.items()}

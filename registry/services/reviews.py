@@ -578,14 +578,30 @@ def verify_opinion(session: Session, actor: Actor, opinion_id: int) -> list[str]
 
 def gate_facts(session: Session, device: Device, candidate: ModelVersion | None,
                accepted: set[int]) -> dict | None:
-    """What this area's lifecycle gate items read (``GateContext.facts``); ``accepted`` holds
-    the ids of the model versions whose evidence counts for the candidate version.
+    return gate_facts_many(session, [device], {device.id: candidate},
+                           {device.id: accepted})[device.id]
+
+
+def gate_facts_many(session: Session, batch: list[Device],
+                    candidates: dict[int, ModelVersion | None],
+                    accepted: dict[int, set[int]]) -> dict[int, dict]:
+    """What this area's lifecycle gate items read (``GateContext.facts``), per device id;
+    ``accepted`` holds, per device id, the ids of the model versions whose evidence counts for
+    the candidate version.
 
     Only the current opinion of each amendment chain counts (an amendment replaces what it
     amends), and only for the candidate version (or versions whose evidence it inherits).
     """
-    opinions = list(session.exec(select(Opinion).where(
-        Opinion.device_id == device.id, Opinion.model_version_id.in_(accepted or {-1}))))
+    opinions: dict[int, list[Opinion]] = {d.id: [] for d in batch}
+    for o in devices.rows_in(session, select(Opinion), Opinion.model_version_id,
+                             set().union(*accepted.values())):
+        if o.model_version_id in accepted.get(o.device_id, ()):
+            opinions[o.device_id].append(o)
+    return {i: _gate_facts(sorted(rows, key=lambda o: o.id)) for i, rows in opinions.items()}
+
+
+def _gate_facts(opinions: list[Opinion]) -> dict:
+    """The facts of one device from its opinions on the accepted versions."""
     amended = {o.amends_id for o in opinions}
     current = [o for o in opinions if o.id not in amended]
     return {

@@ -42,7 +42,7 @@ from registry.schemas import (
     SubgroupOut,
     TransitionOut,
 )
-from registry.services import artifacts, devices, organisations
+from registry.services import artifacts, devices, national, organisations
 from registry.web.panels import device_panels
 
 # The strategy's nine themes (use_cases.md section 1).
@@ -134,8 +134,10 @@ def dashboard(session: Session, actor: Actor) -> dict[str, Any]:
 
 def _manufacturer_dashboard(session: Session, actor: Actor) -> dict[str, Any]:
     by_stage: dict[str, list[dict[str, Any]]] = {s.value: [] for s in Stage}
-    for device in all_devices(session, actor, manufacturer_id=actor.organisation_id):
-        unmet = lifecycle.unmet_requirements(device.stage, devices.gate_context(session, device))
+    found = all_devices(session, actor, manufacturer_id=actor.organisation_id)
+    contexts = devices.gate_contexts(session, found)
+    for device in found:
+        unmet = lifecycle.unmet_requirements(device.stage, contexts[device.id])
         row = dump(DeviceOut, device)
         row["unmet"] = len(unmet)
         row["next_stage"] = (lifecycle.next_stage(device.stage) or device.stage).value
@@ -146,55 +148,40 @@ def _manufacturer_dashboard(session: Session, actor: Actor) -> dict[str, Any]:
 def _granted_dashboard(session: Session, actor: Actor) -> dict[str, Any]:
     names = organisation_names(session, actor)
     granted = []
-    for device in all_devices(session, actor):
-        purposes = [g.purpose for g in devices.grants_of(session, device)
-                    if g.organisation_id == actor.organisation_id]
-        if purposes:
-            row = device_row(device, names)
-            row["purpose"] = ", ".join(purposes)
-            granted.append(row)
+    for device, grant in devices.granted_to(session, actor):
+        row = device_row(device, names)
+        row["purpose"] = grant.purpose
+        granted.append(row)
     return {"granted": granted}
 
 
 def _hospital_dashboard(session: Session, actor: Actor) -> dict[str, Any]:
     rows = []
-    for device in all_devices(session, actor):
-        versions = {v.id: v.version for v in devices.versions_of(session, device)}
-        for deployment in devices.deployments_of(session, device):
-            if deployment.hospital_id == actor.organisation_id:
-                row = dump(DeploymentOut, deployment)
-                row.update(code=device.code, name=device.name, stage=device.stage.value,
-                           version=versions.get(deployment.model_version_id, ""))
-                rows.append(row)
+    for deployment, device, version in devices.deployed_at(session, actor):
+        row = dump(DeploymentOut, deployment)
+        row.update(code=device.code, name=device.name, stage=device.stage.value,
+                   version=version.version)
+        rows.append(row)
     return {"deployments": sorted(rows, key=lambda r: (r["site"], r["code"]))}
 
 
 def _authority_dashboard(session: Session, actor: Actor) -> dict[str, Any]:
-    found = all_devices(session, actor)
-    at = Counter((d.theme.value, d.stage.value) for d in found)
-    stages = [s.value for s in Stage]
-    matrix = []
-    for theme in Theme:
-        cells = [at[(theme.value, s)] for s in stages]
-        # "Reached" counts a device at every stage up to its current one (use_cases.md 1).
-        reached = [sum(cells[i:]) for i in range(len(cells))]
-        matrix.append({"theme": theme.value, "at": cells, "reached": reached,
-                       "total": sum(cells)})
-    column_totals = [sum(row["at"][i] for row in matrix) for i in range(len(stages))]
-    return {"matrix": matrix, "column_totals": column_totals, "total": len(found)}
+    # An authority sees every device: the national matrix is its dashboard's (one statement).
+    return national.theme_stage_matrix(session)
 
 
 def _admin_dashboard(session: Session, actor: Actor) -> dict[str, Any]:
     orgs = organisations.list_organisations(session, actor)
     users = organisations.list_users(session, actor)
     kinds = Counter(o.kind.value for o in orgs)
+    _, visible = devices.list_devices(session, actor, DeviceFilter(limit=1))
     return {
         "organisations": len(orgs),
         "by_kind": [(k.value, kinds[k.value]) for k in OrganisationKind if kinds[k.value]],
         "users": len(users),
         "active_users": sum(1 for u in users if u.is_active),
         "by_role": sorted(Counter(u.role.value for u in users).items()),
-        "devices": len(all_devices(session, actor)),
+        "devices": visible,
     }
 
 

@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import event
 
 from registry.auth import Actor
-from registry.models import ChangeType, ModelVersion, Role
+from registry.models import ChangeType, Evidence, ModelVersion, Role
 from registry.schemas import TokenIn
-from registry.services import organisations
+from registry.schemas.ethics import AnswerIn
+from registry.services import ethics, organisations
 from tests import factories
 
 
@@ -30,15 +31,25 @@ def counted(connection):
 
 
 def _registry(session, rows: int):
-    """A manufacturer with ``rows`` published devices; the first has ``rows`` model versions."""
-    maker = factories.UserFactory(role=Role.manufacturer)
+    """A manufacturer with ``rows`` published devices (the first has ``rows`` model versions),
+    each with evidence and a draft ethics assessment, deployed at a hospital and granted to a
+    reviewing organisation; returns a user of each role and the devices."""
+    users = {role: factories.UserFactory(role=role) for role in Role}
+    maker = Actor.from_user(users[Role.manufacturer])
     devices = [factories.DeviceFactory(manufacturer_id=maker.organisation_id, is_published=True)
                for _ in range(rows)]
     for n in range(2, rows + 1):
         session.add(ModelVersion(device_id=devices[0].id, version=f"{n}.0",
                                  change_type=ChangeType.none_model, model_card={}))
+    for device in devices:
+        session.add(Evidence(device_id=device.id, gate_item="G1.2", kind="document",
+                             note="needs analysis", created_by=maker.user_id))
+        ethics.save_answer(session, maker, device.code, "ETH-01",
+                           AnswerIn(maturity=1, explanation="started"))
+        factories.deploy(session, device, users[Role.hospital].organisation_id)
+        factories.grant(session, device, users[Role.reviewer].organisation_id)
     session.flush()
-    return maker, devices
+    return users, devices
 
 
 def _statements(client, connection, url: str, headers: dict | None = None) -> int:
@@ -52,30 +63,56 @@ def _statements(client, connection, url: str, headers: dict | None = None) -> in
 # Pages that still send statements per row, each with the cause found by listing the statements
 # (owners named so the fix lands in the right file). strict: the mark fails once fixed.
 GROWS = {
-    "dashboard": "registry/web/present.py _manufacturer_dashboard: lifecycle gate context "
-                 "(about 12 queries: versions, KPIs, subgroups, evidence, ethics...) per device",
+    "monitoring overview": "registry/services/monitoring.py deployments_overview: device, "
+                           "last batch, 3 counts, version, hospital, config and post-market "
+                           "status per deployment; registry/web/monitoring.py _sites_chart: "
+                           "list_batches per deployment",
+    "api monitoring deployments": "registry/services/monitoring.py deployments_overview (as "
+                                  "the monitoring overview)",
 }
 
+# Page: (role of the user who opens it, its URL for the first device).
 PAGES = {
-    "api device list": lambda d: "/api/v1/devices?limit=100",
-    "api one device": lambda d: f"/api/v1/devices/{d.code}",
-    "api model versions": lambda d: f"/api/v1/devices/{d.code}/versions",
-    "web device list": lambda d: "/devices?limit=100",
-    "web device page": lambda d: f"/devices/{d.code}",
-    "dashboard": lambda d: "/",
-    "catalogue": lambda d: "/catalogue?limit=100",
+    "api device list": (Role.manufacturer, lambda d: "/api/v1/devices?limit=100"),
+    "api one device": (Role.manufacturer, lambda d: f"/api/v1/devices/{d.code}"),
+    "api model versions": (Role.manufacturer, lambda d: f"/api/v1/devices/{d.code}/versions"),
+    "web device list": (Role.manufacturer, lambda d: "/devices?limit=100"),
+    "web device page": (Role.manufacturer, lambda d: f"/devices/{d.code}"),
+    "catalogue": (Role.manufacturer, lambda d: "/catalogue?limit=100"),
+    "organisation page": (Role.manufacturer,
+                          lambda d: f"/organisations/{d.manufacturer_id}"),
+    # The dashboard of each role ("/" shows the signed-in user's).
+    "dashboard": (Role.manufacturer, lambda d: "/"),
+    "hospital dashboard": (Role.hospital, lambda d: "/"),
+    "reviewer dashboard": (Role.reviewer, lambda d: "/"),
+    "auditor dashboard": (Role.auditor, lambda d: "/"),
+    "authority dashboard": (Role.authority, lambda d: "/"),
+    "admin dashboard": (Role.admin, lambda d: "/"),
+    # Other lists that could read per device or deployment.
+    "hospital device list": (Role.hospital, lambda d: "/devices?limit=100"),
+    "national view": (Role.authority, lambda d: "/national"),
+    "review queue": (Role.reviewer, lambda d: "/reviews"),
+    "organisation energy": (Role.manufacturer,
+                            lambda d: f"/organisations/{d.manufacturer_id}/energy"),
+    "monitoring overview": (Role.hospital, lambda d: "/monitoring"),
+    "api monitoring deployments": (Role.hospital, lambda d: "/api/v1/monitoring/deployments"),
 }
 
 
 def _count(app, session, connection, rows: int, page: str) -> int:
-    maker, devices = _registry(session, rows)
-    clear, _ = organisations.create_token(session, Actor.from_user(maker), TokenIn(name="count"),
+    users, devices = _registry(session, rows)
+    role, url_of = PAGES[page]
+    user = users[role]
+    if role is Role.auditor:
+        for device in devices:
+            factories.grant(session, device, user.organisation_id, purpose="audit")
+    clear, _ = organisations.create_token(session, Actor.from_user(user), TokenIn(name="count"),
                                           default_lifetime_days=1)
     session.flush()
     client = app.test_client()
-    assert client.post("/login", data={"email": maker.email,
+    assert client.post("/login", data={"email": user.email,
                                        "password": factories.PASSWORD}).status_code == 302
-    url = PAGES[page](devices[0])
+    url = url_of(devices[0])
     headers = {"Authorization": f"Bearer {clear}"} if url.startswith("/api/") else None
     return _statements(client, connection, url, headers)
 
