@@ -267,8 +267,8 @@ def run_job(job_id: str) -> str:
             status, error, result = "failed", f"{exc.title}: {exc.detail}", None
         except Exception as exc:  # a job must end in a recorded state, whatever the task raised
             logger.exception("job %s (%s) crashed", job_id, name)
-            error = CRASHED.format(kind=type(exc).__name__, id=job_id)
             status, result = "failed", None
+            error = CRASHED.format(kind=type(exc).__name__, id=job_id)
     with db.unit_of_work() as session:
         job = session.get(Job, job_id)
         job.status, job.result, job.error, job.finished_at = status, result, error, utcnow()
