@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,18 +24,28 @@ from registry.models import Job, User, utcnow
 logger = logging.getLogger(__name__)
 
 TaskFunction = Callable[[Session, Actor, dict[str, Any]], dict[str, Any]]
+#: Puts the record a task works on (an evaluation, a batch) in step with its job. Called, in
+#: the transaction that changes the job, when the job ends "failed" without the task's own
+#: writes (it raised, or its worker died: they rolled back) and when a retry queues it again;
+#: it reads ``job.status``, ``job.error`` and ``job.arguments``.
+RecordHook = Callable[[Session, Actor, Job], None]
 TASKS: dict[str, TaskFunction] = {}
 # What each task's energy is booked as (registry.models.energy.Phase values).
 TASK_PHASES: dict[str, str] = {}
+RECORD_HOOKS: dict[str, RecordHook] = {}
 _energy_country: str | None = None
 
 
-def task(name: str, *, phase: str = "registry") -> Callable[[TaskFunction], TaskFunction]:
+def task(name: str, *, phase: str = "registry",
+         record: RecordHook | None = None) -> Callable[[TaskFunction], TaskFunction]:
     """Register a task function under ``name`` (its arguments and result are JSON); ``phase``
-    says what its measured energy counts as: "validation", "monitoring" or "registry"."""
+    says what its measured energy counts as: "validation", "monitoring" or "registry";
+    ``record`` keeps the record the task works on in step with the job (see RecordHook)."""
     def register(fn: TaskFunction) -> TaskFunction:
         TASKS[name] = fn
         TASK_PHASES[name] = phase
+        if record is not None:
+            RECORD_HOOKS[name] = record
         return fn
     return register
 
@@ -157,6 +166,11 @@ class _EnergyMeter:
 WORKER_LOST = ("worker lost: process {worker} ended while running the job; nothing it did "
                "was committed. Retry it (POST /api/v1/jobs/{id}/retry or dmd-registry jobs "
                "retry {id})")
+# What the submitter reads when a task crashed; the traceback goes to the log, not to them.
+CRASHED = ("internal error ({kind}) while running the job; nothing it did was committed and "
+           "the details are in the registry's log under job {id}. Retry it (POST /api/v1/jobs/"
+           "{id}/retry or dmd-registry jobs retry {id}); if it fails again, report job {id} to "
+           "the registry's operators")
 
 
 def current_worker() -> str:
@@ -187,6 +201,7 @@ def reap_lost_jobs(session: Session) -> list[Job]:
             job.status, job.finished_at = "failed", utcnow()
             job.error = WORKER_LOST.format(worker=job.worker, id=job.id)
             session.add(job)
+            _follow(session, auth.SYSTEM, job)
             lost.append(job)
     if lost:
         logger.warning("marked %d job(s) of dead workers as failed: %s", len(lost),
@@ -196,17 +211,34 @@ def reap_lost_jobs(session: Session) -> list[Job]:
 
 def retry(session: Session, actor: Actor, job_id: str) -> Job:
     """Queue a failed job the actor may see again (same arguments), after the commit."""
-    return requeue(session, get_job(session, actor, job_id))
+    return requeue(session, get_job(session, actor, job_id), actor)
 
 
-def requeue(session: Session, job: Job) -> Job:
+def requeue(session: Session, job: Job, actor: Actor = auth.SYSTEM) -> Job:
+    """Queue a failed job again; the record it works on goes back to queued with it."""
     job_id = job.id
     if job.status != "failed":
         raise ConflictError(f"job {job_id} is {job.status}; only a failed job can be retried")
     job.status, job.error, job.result, job.finished_at = "queued", "", None, None
     session.add(job)
+    hook = RECORD_HOOKS.get(job.name)
+    if hook is not None:
+        hook(session, actor, job)
     db.after_commit(session, lambda: get_runner().dispatch(job.id))
     return job
+
+
+def _follow(session: Session, actor: Actor, job: Job) -> None:
+    """Mark the job's record failed with it. Best effort: the job's own state must be recorded
+    even if this fails (a job left "running" would never be retried)."""
+    hook = RECORD_HOOKS.get(job.name)
+    if hook is None:
+        return
+    try:
+        with session.begin_nested():
+            hook(session, actor, job)
+    except Exception:
+        logger.exception("job %s (%s): could not mark its record failed", job.id, job.name)
 
 
 def run_job(job_id: str) -> str:
@@ -233,13 +265,16 @@ def run_job(job_id: str) -> str:
             status, error = "succeeded", ""
         except RegistryError as exc:
             status, error, result = "failed", f"{exc.title}: {exc.detail}", None
-        except Exception:  # a job must end in a recorded state, whatever the task raised
+        except Exception as exc:  # a job must end in a recorded state, whatever the task raised
             logger.exception("job %s (%s) crashed", job_id, name)
-            status, error, result = "failed", traceback.format_exc(limit=3), None
+            status, result = "failed", None
+            error = CRASHED.format(kind=type(exc).__name__, id=job_id)
     with db.unit_of_work() as session:
         job = session.get(Job, job_id)
         job.status, job.result, job.error, job.finished_at = status, result, error, utcnow()
         session.add(job)
+        if status == "failed":
+            _follow(session, auth.SYSTEM, job)
         if meter.record is not None:
             from registry.services.energy import record_job_footprint
 

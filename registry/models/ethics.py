@@ -72,6 +72,9 @@ class EthicsAnswer(SQLModel, table=True):
     evidence: list[dict[str, Any]] = _json(default_factory=list)
     updated_by: int | None = Field(default=None, foreign_key="user.id")
     updated_at: datetime = Field(default_factory=utcnow)
+    # Saves of this criterion's answer on the device, carried into the next draft, so that a
+    # writer holding an older one gets a 409 (0, with no row: never answered).
+    lock_version: int = 1
 
 
 class EthicsReview(SQLModel, table=True):
@@ -89,3 +92,5 @@ class EthicsReview(SQLModel, table=True):
     reviewer_id: int | None = Field(default=None, foreign_key="user.id")
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
     updated_at: datetime = Field(default_factory=utcnow)
+    # Saves of this verdict (0, with no row: not reviewed); a stale one gets a 409.
+    lock_version: int = 1

@@ -28,6 +28,9 @@ class AnswerIn(In):
     justification: str = Field(default="", max_length=5000)
     explanation: str = Field(default="", max_length=10000)
     evidence: list[EvidenceRefIn] = Field(default_factory=list, max_length=50)
+    lock_version: int | None = Field(
+        default=None, ge=0, description="The lock_version of the answer you read (0: you read "
+        "the criterion unanswered); a stale one gives 409")
 
     @model_validator(mode="after")
     def _consistent(self) -> AnswerIn:
@@ -45,6 +48,9 @@ class ReviewIn(In):
     comment: str = Field(default="", max_length=5000)
     # When disagreeing: the maturity the reviewer holds; it replaces the self-assessed one.
     maturity: int | None = Field(default=None, ge=0, le=3)
+    lock_version: int | None = Field(
+        default=None, ge=0, description="The lock_version of the review you read (0: you read "
+        "the criterion not reviewed); a stale one gives 409")
 
 
 class ExportQuery(In):
@@ -65,6 +71,7 @@ class AnswerOut(Out):
     evidence: list[EvidenceRefOut]
     updated_by: int | None = None
     updated_at: datetime | None = None
+    lock_version: int = 0
 
 
 class ReviewOut(Out):
@@ -75,6 +82,7 @@ class ReviewOut(Out):
     reviewer_id: int | None
     organisation_id: int | None
     updated_at: datetime
+    lock_version: int
 
 
 class AssessmentOut(Out):

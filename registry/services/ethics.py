@@ -204,7 +204,8 @@ def assessment_data(session: Session, assessment: EthicsAssessment) -> dict[str,
              "justification": a.justification, "explanation": a.explanation,
              "evidence": [{"kind": e.kind, "ref": e.ref} for e in a.evidence],
              "updated_by": rows[cid].updated_by if cid in rows else None,
-             "updated_at": rows[cid].updated_at if cid in rows else None}
+             "updated_at": rows[cid].updated_at if cid in rows else None,
+             "lock_version": rows[cid].lock_version if cid in rows else 0}
             for cid, a in sorted(answers.items())
         ],
         "reviews": [row_snapshot(r) for r in review_rows(session, assessment)],
@@ -226,8 +227,11 @@ def _open_draft(session: Session, actor: Actor, device: Device) -> EthicsAssessm
         grid_version=grid.version, grid_fingerprint=grid.fingerprint,
         previous_id=newest.id if newest else None, created_by=actor.user_id)
     start: dict[str, Answer] = {}
+    versions: dict[str, int] = {}
     details: dict[str, Any] = {"grid_version": grid.version}
     if newest is not None:
+        # A writer who read the newest assessment holds these versions: keep them.
+        versions = {r.criterion_id: r.lock_version for r in answer_rows(session, newest)}
         old_answers = answers_of(session, newest)
         if newest.grid_version == grid.version:
             start = old_answers
@@ -247,15 +251,33 @@ def _open_draft(session: Session, actor: Actor, device: Device) -> EthicsAssessm
             maturity=answer.maturity, not_applicable=answer.not_applicable,
             justification=answer.justification, explanation=answer.explanation,
             evidence=[{"kind": e.kind, "ref": e.ref} for e in answer.evidence],
-            updated_by=actor.user_id))
+            updated_by=actor.user_id, lock_version=versions.get(cid, 0)))
     details["answers_copied"] = len(start)
     audit.record(session, actor, "ethics.draft.open", draft, details)
     return draft
 
 
+def _check_lock(what: str, lock_version: int | None, row: EthicsAnswer | EthicsReview | None
+                ) -> int:
+    """The row's lock_version (0 when there is no row yet); ConflictError when the writer read
+    another one: someone saved since (the device row lock orders the writers)."""
+    current = row.lock_version if row is not None else 0
+    if lock_version is not None and lock_version != current:
+        saved = f", saved {row.updated_at:%Y-%m-%d %H:%M:%S} UTC" if row is not None else ""
+        raise ConflictError(
+            f"{what} changed since you read it (your version {lock_version}, current "
+            f"{current}{saved}); reload and apply your change again",
+            errors=[{"pointer": "#/lock_version",
+                     "detail": f"is {lock_version}; the current one is {current}"}])
+    return current
+
+
 def save_answer(session: Session, actor: Actor, code: str, criterion_id: str,
                 data: AnswerIn) -> EthicsAnswer:
-    """Save the manufacturer's answer to one criterion in the device's draft (audited)."""
+    """Save the manufacturer's answer to one criterion in the device's draft (audited).
+
+    Raises ConflictError when ``data.lock_version`` is not the answer's current one.
+    """
     device = get_device(session, actor, code, for_update=True)
     auth.require(actor, Permission.ETHICS_ANSWER, device)
     if device.withdrawn_at is not None:
@@ -266,21 +288,26 @@ def save_answer(session: Session, actor: Actor, code: str, criterion_id: str,
         raise InvalidInputError(
             f"criterion '{criterion_id}' is not in ethics grid version {grid.version}; "
             f"use one of {grid.ids[0]} .. {grid.ids[-1]}")
-    evidence = [{"kind": e.kind, "ref": e.ref} for e in data.evidence]
-    _check_evidence(session, actor, device, evidence)
-    try:
-        _to_answer({**data.model_dump(exclude={"evidence"}), "evidence": evidence})
-    except AssessmentError as exc:
-        raise InvalidInputError("; ".join(exc.problems)) from None
     row = session.exec(select(EthicsAnswer).where(
         EthicsAnswer.assessment_id == draft.id,
         EthicsAnswer.criterion_id == criterion_id)).first()
+    version = _check_lock(f"the answer to {criterion_id} on device {code}", data.lock_version,
+                          row)
+    evidence = [{"kind": e.kind, "ref": e.ref} for e in data.evidence]
+    _check_evidence(session, actor, device, evidence)
+    fields = {**data.model_dump(exclude={"evidence", "lock_version"}), "evidence": evidence}
+    try:
+        _to_answer(fields)
+    except AssessmentError as exc:
+        raise InvalidInputError("; ".join(exc.problems)) from None
     before = _answer_fields(row) if row else None
+    if before == _answer_fields(fields):
+        return row  # the same answer again (the form sends every answer of a stage): no write
     if row is None:
         row = EthicsAnswer(assessment_id=draft.id, device_id=device.id, criterion_id=criterion_id)
-    for name, value in {**data.model_dump(exclude={"evidence"}), "evidence": evidence}.items():
+    for name, value in fields.items():
         setattr(row, name, value)
-    row.updated_by, row.updated_at = actor.user_id, utcnow()
+    row.updated_by, row.updated_at, row.lock_version = actor.user_id, utcnow(), version + 1
     draft.updated_at = row.updated_at
     session.add_all([row, draft])
     audit.record(session, actor, "ethics.answer", row, {
@@ -381,7 +408,10 @@ def submit_assessment(session: Session, actor: Actor, code: str) -> EthicsAssess
 
 def review_criterion(session: Session, actor: Actor, code: str, criterion_id: str,
                      data: ReviewIn) -> EthicsReview:
-    """A reviewer of a granted organisation agrees or disagrees with one answer (audited)."""
+    """A reviewer of a granted organisation agrees or disagrees with one answer (audited).
+
+    Raises ConflictError when ``data.lock_version`` is not the review's current one.
+    """
     device = get_device(session, actor, code, for_update=True)
     auth.require(actor, Permission.ETHICS_REVIEW, device)
     if not _has_review_grant(session, actor, device):
@@ -395,27 +425,33 @@ def review_criterion(session: Session, actor: Actor, code: str, criterion_id: st
     if not grid.has(criterion_id):
         raise InvalidInputError(
             f"criterion '{criterion_id}' is not in ethics grid version {grid.version}")
+    row = session.exec(select(EthicsReview).where(
+        EthicsReview.assessment_id == assessment.id,
+        EthicsReview.criterion_id == criterion_id)).first()
+    version = _check_lock(f"the review of {criterion_id} in self-assessment "
+                          f"{assessment.number} of device {code}", data.lock_version, row)
     try:
         review = Review(data.verdict, data.comment, data.maturity)
         ethics_grid.assessment.check_assessment(
             grid, answers_of(session, assessment), {criterion_id: review})
     except AssessmentError as exc:
         raise InvalidInputError("; ".join(exc.problems)) from None
-    row = session.exec(select(EthicsReview).where(
-        EthicsReview.assessment_id == assessment.id,
-        EthicsReview.criterion_id == criterion_id)).first()
-    before = row_snapshot(row, ["verdict", "comment", "maturity", "reviewer_id"]) if row else None
+    kept = ["verdict", "comment", "maturity", "reviewer_id"]
+    before = row_snapshot(row, kept) if row else None
+    if before == {"verdict": data.verdict, "comment": data.comment, "maturity": data.maturity,
+                  "reviewer_id": actor.user_id}:
+        return row  # the same verdict again (the form sends every verdict): no write
     if row is None:
         row = EthicsReview(assessment_id=assessment.id, device_id=device.id,
                            criterion_id=criterion_id, verdict=EthicsVerdict(data.verdict))
     row.verdict, row.comment, row.maturity = EthicsVerdict(data.verdict), data.comment, \
         data.maturity
     row.reviewer_id, row.organisation_id = actor.user_id, actor.organisation_id
-    row.updated_at = utcnow()
+    row.updated_at, row.lock_version = utcnow(), version + 1
     session.add(row)
     audit.record(session, actor, "ethics.review", row, {
         "assessment": assessment.number, "criterion_id": criterion_id, "before": before,
-        "after": row_snapshot(row, ["verdict", "comment", "maturity", "reviewer_id"])})
+        "after": row_snapshot(row, kept)})
     return row
 
 

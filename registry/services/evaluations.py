@@ -21,7 +21,16 @@ from sqlmodel import Session, select
 from registry import audit, auth, db, jobs, storage, uploads
 from registry.auth import Actor, Permission
 from registry.errors import ConflictError, InvalidInputError, NotFoundError
-from registry.models import Artifact, Device, Kpi, ModelVersion, SubgroupVariable, Task, utcnow
+from registry.models import (
+    Artifact,
+    Device,
+    Job,
+    Kpi,
+    ModelVersion,
+    SubgroupVariable,
+    Task,
+    utcnow,
+)
 from registry.models.evaluations import Evaluation, EvaluationStatus
 from registry.schemas.evaluations import EvaluationIn
 from registry.services import artifacts, devices
@@ -207,18 +216,23 @@ def run_evaluation(session: Session, actor: Actor, evaluation: Evaluation) -> Ev
             kpis, report.kpis, strict=True)]
         evaluation.library_version = LIBRARY_VERSION
         evaluation.status = EvaluationStatus.done
+    if evaluation.status == EvaluationStatus.done:
+        version = session.get(ModelVersion, evaluation.model_version_id)
+        devices.mark_evaluated(session, actor, version)
+    _finish(session, actor, evaluation)
+    return evaluation
+
+
+def _finish(session: Session, actor: Actor, evaluation: Evaluation) -> None:
+    """Record the end of an evaluation, done or failed (audited)."""
     evaluation.finished_at = utcnow()
     session.add(evaluation)
-    version = session.get(ModelVersion, evaluation.model_version_id)
-    if evaluation.status == EvaluationStatus.done:
-        devices.mark_evaluated(session, actor, version)
     audit.record(session, actor, f"evaluation.{evaluation.status.value}", evaluation, {"after": {
         "status": evaluation.status.value, "library_version": evaluation.library_version,
         "parameters": evaluation.parameters, "sha256": evaluation.sha256,
         "kpi_verdicts": [{k: v[k] for k in ("metric", "verdict", "estimate", "ci_low",
                                              "ci_high")} for v in evaluation.kpi_verdicts],
-        "error": evaluation.error}})
-    return evaluation
+        "error": evaluation.error, "job_id": evaluation.job_id}})
 
 
 def _verdict(kpi: Kpi, verdict: dict[str, Any]) -> dict[str, Any]:
@@ -232,7 +246,26 @@ def _verdict(kpi: Kpi, verdict: dict[str, Any]) -> dict[str, Any]:
             "rule": verdict["rule"], "point_estimate_meets": verdict["point_estimate_meets"]}
 
 
-@jobs.task("evaluation.run", phase="validation")
+def follow_job(session: Session, actor: Actor, job: Job) -> None:
+    """Keep an evaluation in step with its job (registry.jobs.RecordHook): failed with the
+    job's reason when the job failed before the evaluation was recorded, queued again when the
+    job is retried (audited)."""
+    evaluation = session.get(Evaluation, job.arguments.get("evaluation_id"))
+    if evaluation is None or evaluation.job_id != job.id:
+        return
+    if job.status == "failed" and evaluation.status in (EvaluationStatus.queued,
+                                                        EvaluationStatus.running):
+        evaluation.status, evaluation.error = EvaluationStatus.failed, job.error
+        _finish(session, actor, evaluation)
+    elif job.status == "queued" and evaluation.status == EvaluationStatus.failed:
+        evaluation.status, evaluation.error = EvaluationStatus.queued, ""
+        evaluation.finished_at = None
+        session.add(evaluation)
+        audit.record(session, actor, "evaluation.requeue", evaluation, {
+            "after": {"status": "queued", "job_id": job.id, "attempt": job.attempts + 1}})
+
+
+@jobs.task("evaluation.run", phase="validation", record=follow_job)
 def evaluation_job(session: Session, actor: Actor, arguments: dict[str, Any]) -> dict[str, Any]:
     """The job of ``submit_evaluation``: in-process or on a Celery worker, the same function."""
     evaluation = session.get(Evaluation, arguments["evaluation_id"])

@@ -28,6 +28,7 @@ from registry.models import (
     Comparator,
     Deployment,
     Device,
+    Job,
     Kpi,
     ModelVersion,
     Organisation,
@@ -496,6 +497,8 @@ def measure_batch(session: Session, actor: Actor, batch: MonitoringBatch) -> dic
                       "performance": measured.to_dict(), "comparison": comparison.to_dict(),
                       "segments": segments.to_dict(), "join": joined.to_dict(),
                       "findings": [f.to_dict() for f in findings]}
+    if batch.status is BatchStatus.done:
+        batch.error = ""  # an earlier measurement's failure (see _fail)
     session.add(batch)
     headline = {"batch_id": batch.id, "labelled": joined.n_matched,
                 "alerts": [a.id for a in raised]}
@@ -503,12 +506,41 @@ def measure_batch(session: Session, actor: Actor, batch: MonitoringBatch) -> dic
     return headline
 
 
-@jobs.task("monitoring.analyse_batch", phase="monitoring")
+ANALYSE, MEASURE = "monitoring.analyse_batch", "monitoring.measure_batch"
+
+
+def follow_job(session: Session, actor: Actor, job: Job) -> None:
+    """Keep a batch in step with its analysis or measurement job (registry.jobs.RecordHook):
+    the failure is kept on the batch when the job failed before its result was recorded, and
+    the batch is queued again (or its measurement failure cleared) when the job is retried."""
+    batch = session.get(MonitoringBatch, job.arguments.get("batch_id"))
+    if batch is None:
+        return
+    if job.name == ANALYSE and batch.job_id != job.id:
+        return
+    if job.status == "failed":
+        pending = batch.status is BatchStatus.queued if job.name == ANALYSE else \
+            (batch.measured or {}).get("labels_artifact_id") != batch.labels_artifact_id
+        if pending:
+            _fail(session, actor, batch, job.error, measuring=job.name == MEASURE)
+    elif job.status == "queued":
+        if job.name == ANALYSE and batch.status is BatchStatus.failed:
+            batch.status, batch.error = BatchStatus.queued, ""
+        elif job.name == MEASURE and batch.status is BatchStatus.done:
+            batch.error = ""
+        else:
+            return
+        session.add(batch)
+        audit.record(session, actor, "monitoring.batch.requeue", batch, {"after": {
+            "status": batch.status.value, "job": job.name, "job_id": job.id}})
+
+
+@jobs.task(ANALYSE, phase="monitoring", record=follow_job)
 def _analyse_batch_job(session: Session, actor: Actor, arguments: dict[str, Any]) -> dict:
     return _run(session, actor, arguments["batch_id"], analyse_batch)
 
 
-@jobs.task("monitoring.measure_batch", phase="monitoring")
+@jobs.task(MEASURE, phase="monitoring", record=follow_job)
 def _measure_batch_job(session: Session, actor: Actor, arguments: dict[str, Any]) -> dict:
     return _run(session, actor, arguments["batch_id"], measure_batch)
 
@@ -530,10 +562,26 @@ def _run(session: Session, actor: Actor, batch_id: int, step) -> dict[str, Any]:
     except (MonitoringInputError, InvalidInputError) as exc:
         # Data that cannot be analysed is the sender's to fix: keep the reason on the batch.
         detail = "; ".join(exc.problems) if isinstance(exc, MonitoringInputError) else exc.detail
-        batch.status, batch.error = BatchStatus.failed, detail[:4000]
-        session.add(batch)
-        audit.record(session, actor, "monitoring.batch.fail", batch, {"after": {"error": detail}})
+        _fail(session, actor, batch, detail, measuring=step is measure_batch)
         return {"batch_id": batch_id, "failed": detail}
+
+
+def _fail(session: Session, actor: Actor, batch: MonitoringBatch, detail: str, *,
+          measuring: bool) -> None:
+    """Keep why the batch's analysis failed, or why measuring it against its labels did (audited).
+
+    A failed measurement leaves an analysed batch done (its drift and estimate stand) with the
+    reason in ``error``; it never overwrites the reason of a failed analysis.
+    """
+    if measuring:
+        detail = f"measuring against the labels failed: {detail}"
+    else:
+        batch.status = BatchStatus.failed
+    if not measuring or batch.status is not BatchStatus.failed:
+        batch.error = detail[:4000]
+    session.add(batch)
+    audit.record(session, actor, "monitoring.batch.fail", batch, {"after": {
+        "status": batch.status.value, "error": detail}})
 
 
 # --- status and overviews ---------------------------------------------------------------------

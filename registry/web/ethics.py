@@ -98,11 +98,18 @@ def _page_data(session: Session, actor: Actor, code: str) -> dict:
                         "ethics score by stage and principle", height=420)]
     draft_answers = {a["criterion_id"]: a for a in state["draft"]["answers"]} \
         if state["draft"] else {}
+    # The versions a save compares with: the draft's answers, else the submitted ones (a new
+    # draft starts from them), and the reviews of the submitted assessment.
+    answered = state["draft"] or state["submitted"]
+    review_rows = state["submitted"]["reviews"] if state["submitted"] else []
     return {
         "device": device, "state": state, "grid": grid, "comparison": comparison,
         "charts": charts, "draft_answers": draft_answers,
         "evidence_text": {cid: " ".join(_evidence_token(e) for e in a["evidence"])
                           for cid, a in draft_answers.items()},
+        "answer_versions": {a["criterion_id"]: a["lock_version"]
+                            for a in (answered["answers"] if answered else [])},
+        "review_versions": {r["criterion_id"]: r["lock_version"] for r in review_rows},
         "may_answer": ethics.may_answer(session, actor, device),
         "may_review": ethics.may_review(session, actor, device) and submitted is not None,
         "stage_labels": {s.value: STAGE_LABELS[s] for s in Stage},
@@ -151,17 +158,21 @@ def _answer_form(form, cid: str) -> dict | None:
             else maturity, "not_applicable": not_applicable,
             "justification": form.get(f"justification-{cid}", ""),
             "explanation": form.get(f"explanation-{cid}", ""),
-            "evidence": _evidence(form.get(f"evidence-{cid}", ""))}
+            "evidence": _evidence(form.get(f"evidence-{cid}", "")),
+            "lock_version": _lock_version(form, cid)}
 
 
 def _stage_of(value: str | None) -> str:
     return value if value in {s.value for s in Stage} else Stage.S1_NEEDS.value
 
 
-def _save_batch(code: str, items: list[tuple[str, dict]], model, save) -> tuple[int, dict]:
+def _save_batch(code: str, items: list[tuple[str, dict]], model, save
+                ) -> tuple[int, dict, int]:
     """Save every item or none: ``save(session, actor, code, criterion_id, model_instance)``
-    per (criterion id, form fields); returns (count saved, errors by criterion id)."""
+    per (criterion id, form fields); returns (count saved, errors by criterion id, the status
+    to answer: 200, 409 when someone saved one of them since the form was read, else 422)."""
     errors: dict[str, list[str]] = {}
+    status = 200
     try:
         with unit_of_work() as session:
             actor = current_actor(session)
@@ -173,11 +184,22 @@ def _save_batch(code: str, items: list[tuple[str, dict]], model, save) -> tuple[
                     errors[cid] = [e["msg"].removeprefix("Value error, ") for e in exc.errors()]
                 except InvalidInputError as exc:
                     errors[cid] = [exc.detail]
+                except ConflictError as exc:
+                    if not any(e.get("pointer") == "#/lock_version" for e in exc.errors):
+                        raise  # about the device, not this criterion
+                    errors[cid], status = [exc.detail], 409
             if errors:
                 raise _Refused
     except _Refused:
         pass  # nothing of the batch is kept: fix and send again
-    return len(items), errors
+    if errors and status != 409:
+        status = 422
+    return len(items), errors, status
+
+
+def _lock_version(form, cid: str) -> str | None:
+    """The version of the criterion's answer or review the form was rendered with."""
+    return form.get(f"lock-{cid}") or None
 
 
 class _Refused(Exception):
@@ -189,11 +211,12 @@ class _Refused(Exception):
 def ethics_answer(code: str):
     stage = _stage_of(request.values.get("stage"))
     errors: dict[str, list[str]] = {}
+    status = 200
     if request.method == "POST":
         items = [(c.id, fields) for c in ethics.get_grid().by_stage(stage)
                  if (fields := _answer_form(request.form, c.id)) is not None]
         try:
-            saved, errors = _save_batch(code, items, AnswerIn, ethics.save_answer)
+            saved, errors, status = _save_batch(code, items, AnswerIn, ethics.save_answer)
         except NotFoundError:
             abort(404)
         if not errors:
@@ -209,8 +232,7 @@ def ethics_answer(code: str):
     # New answers go to a draft on the current grid version, whatever the last one used.
     criteria = ethics.get_grid().by_stage(stage)
     return render_template("ethics_answer.html", stage=stage, criteria=criteria, errors=errors,
-                           form=request.form if errors else None, **data), \
-        422 if errors else 200
+                           form=request.form if errors else None, **data), status
 
 
 @bp.post("/devices/<code>/ethics/submit")
@@ -236,14 +258,16 @@ def ethics_submit(code: str):
 @login_required
 def ethics_review(code: str):
     errors: dict[str, list[str]] = {}
+    status = 200
     if request.method == "POST":
         form = request.form
         items = [(cid, {"verdict": form[f"verdict-{cid}"],
                         "comment": form.get(f"comment-{cid}", ""),
-                        "maturity": form.get(f"maturity-{cid}") or None})
+                        "maturity": form.get(f"maturity-{cid}") or None,
+                        "lock_version": _lock_version(form, cid)})
                  for cid in form.getlist("criterion") if form.get(f"verdict-{cid}")]
         try:
-            saved, errors = _save_batch(code, items, ReviewIn, ethics.review_criterion)
+            saved, errors, status = _save_batch(code, items, ReviewIn, ethics.review_criterion)
         except NotFoundError:
             abort(404)
         except RegistryError as exc:
@@ -260,5 +284,4 @@ def ethics_review(code: str):
         if not data["may_review"]:
             abort(403)
     return render_template("ethics_review.html", errors=errors,
-                           form=request.form if errors else None, **data), \
-        422 if errors else 200
+                           form=request.form if errors else None, **data), status

@@ -1,5 +1,6 @@
 """Concurrency (#11) on a database of its own, with real commits: racing transitions, writers
-that must not lose updates, and an audit chain that stays linear across processes."""
+(of a device, an ethics answer or review) that must not lose updates, and an audit chain that
+stays linear across processes."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from registry.errors import ConflictError
 from registry.migrate import upgrade
 from registry.models import Role, Stage
 from registry.schemas import DeviceUpdate, TransitionIn
-from registry.services import devices
+from registry.schemas.ethics import AnswerIn, ReviewIn
+from registry.services import devices, ethics
 from tests import factories
 from tests.conftest import drop_database, fresh_database_url
 
@@ -99,6 +101,70 @@ def test_writers_holding_the_same_version_never_lose_an_update(live):
                   if e.action == "device.update"]
         # The one name that won is the one the audit trail recorded.
         assert len(events) == 1 and device.name in events[0].payload
+
+
+def _answers(database, maker, code: str, criterion_id: str):
+    with database.unit_of_work() as s:
+        device = devices.get_device(s, maker, code)
+        rows = [r for r in ethics.answer_rows(s, ethics.newest_of(s, device))
+                if r.criterion_id == criterion_id]
+        writes = [e for e in audit.events_for_device(s, device.id) if e.action == "ethics.answer"
+                  and f'"criterion_id":"{criterion_id}"' in e.payload]
+        return rows, writes
+
+
+@pytest.mark.parametrize("submitted", [False, True], ids=["in-the-draft", "opening-a-draft"])
+def test_writers_answering_the_same_criterion_never_lose_an_update(live, submitted):
+    """Twelve writers read ETH-02 at the same version; one answer is saved, the others get a
+    409. Opening a draft from the submitted assessment keeps the version they read."""
+    maker, code, _ = _device_at(live, Stage.S1_NEEDS)
+    with live.unit_of_work() as s:
+        held = ethics.save_answer(s, maker, code, "ETH-02", AnswerIn(maturity=1)).lock_version
+        if submitted:
+            ethics.submit_assessment(s, maker, code)
+
+    def answer(i: int) -> None:
+        with live.unit_of_work() as s:
+            ethics.save_answer(s, maker, code, "ETH-02", AnswerIn(
+                maturity=i % 4, explanation=f"writer {i}", lock_version=held))
+
+    outcomes = _race(12, answer)
+    assert sorted(outcomes) == ["conflict"] * 11 + ["ok"]
+    rows, writes = _answers(live, maker, code, "ETH-02")
+    assert [r.lock_version for r in rows] == [held + 1]
+    # The answer kept is the one the audit trail recorded last.
+    assert len(writes) == 2 and rows[0].explanation in writes[-1].payload
+    with live.unit_of_work() as s:
+        assert len(ethics.assessments_of(s, devices.get_device(s, maker, code))) == \
+            (2 if submitted else 1)
+        assert audit.verify(s).ok
+
+
+def test_reviewers_of_the_same_criterion_never_lose_an_update(live):
+    maker, code, _ = _device_at(live, Stage.S1_NEEDS)
+    with live.unit_of_work() as s:
+        factories.bind(s)
+        ethics.save_answer(s, maker, code, "ETH-02", AnswerIn(maturity=2))
+        ethics.submit_assessment(s, maker, code)
+        reviewers = [factories.actor_for(Role.reviewer) for _ in range(2)]
+        device = devices.get_device(s, maker, code)
+        for reviewer in reviewers:
+            factories.grant(s, device, reviewer.organisation_id)
+
+    def review(i: int) -> None:
+        with live.unit_of_work() as s:
+            ethics.review_criterion(s, reviewers[i % 2], code, "ETH-02", ReviewIn(
+                verdict="disagree", comment=f"reviewer {i}", maturity=1, lock_version=0))
+
+    outcomes = _race(12, review)
+    assert sorted(outcomes) == ["conflict"] * 11 + ["ok"]
+    with live.unit_of_work() as s:
+        device = devices.get_device(s, maker, code)
+        [row] = ethics.review_rows(s, ethics.submitted_of(s, device))
+        assert row.lock_version == 1
+        [event] = [e for e in audit.events_for_device(s, device.id)
+                   if e.action == "ethics.review"]
+        assert row.comment in event.payload
 
 
 def _write_in_process(url: str, key_path: str, maker_id: int, code: str, n: int) -> None:

@@ -95,3 +95,33 @@ def test_manufacturer_fills_and_submits_the_grid_and_a_reviewer_reviews_it(
     # 7 framing answers from the seed, then the 6 of S2_DATA (the refused batch left nothing).
     assert actions.count("ethics.answer") == 7 + 6
     assert actions.count("ethics.submit") == 1 and actions.count("ethics.review") == 2
+
+
+def test_a_second_tab_saving_a_criterion_someone_changed_is_refused(
+        page: Page, registry_server) -> None:
+    """Two forms of the same stage open (two tabs): the first save changes ETH-03; the second,
+    which still holds ETH-03's old answer, is refused with the reason and saves nothing."""
+    base, code = registry_server.url, registry_server.s1_device
+    sign_in(page, base, registry_server.manufacturer_email, registry_server.password)
+    form = f"{base}/devices/{code}/ethics/answer?stage=S1_NEEDS"
+    page.goto(form)
+    other = page.context.new_page()
+    other.goto(form)
+
+    page.locator("#maturity-ETH-03").select_option("2")
+    page.get_by_role("button", name="Save answers of S1_NEEDS").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved 7 answer(s) of S1_NEEDS")
+
+    other.locator("#maturity-ETH-05").select_option("3")
+    other.get_by_role("button", name="Save answers of S1_NEEDS").click()
+    alert = other.get_by_role("alert")
+    expect(alert).to_contain_text(f"ETH-03: the answer to ETH-03 on device {code} changed "
+                                  "since you read it")
+    expect(alert).not_to_contain_text("ETH-05:")
+    other.goto(form)  # reloaded: the current answers, and the change can be applied again
+    expect(other.locator("#maturity-ETH-03")).to_have_value("2")
+    expect(other.locator("#maturity-ETH-05")).to_have_value("1")
+    other.locator("#maturity-ETH-05").select_option("3")
+    other.get_by_role("button", name="Save answers of S1_NEEDS").click()
+    expect(other.get_by_role("status")).to_contain_text("Saved 7 answer(s) of S1_NEEDS")
+    expect(other.locator("#maturity-ETH-03")).to_have_value("2")
