@@ -1,14 +1,14 @@
 """Ethics: a version on each answer and review, so concurrent writers get a 409 (#11)
 
-Revision ID: 0010_ethics_lock_version
-Revises: 0009_operations
+Revision ID: 0011_ethics_lock_version
+Revises: 0010_read_indexes
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_ethics_lock_version"
-down_revision = "0009_operations"
+revision = "0011_ethics_lock_version"
+down_revision = "0010_read_indexes"
 branch_labels = None
 depends_on = None
 
