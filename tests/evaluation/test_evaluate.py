@@ -144,7 +144,7 @@ def rhythm_frame():
     rng = np.random.default_rng(64)
     labels = np.array(["NSR", "AF", "AFL", "AVB"])
     p = rng.dirichlet([0.4, 0.3, 0.2, 0.2], 900)
-    y = (rng.random(900)[:, None] > np.cumsum(p, axis=1)).sum(axis=1)
+    y = (rng.random(900)[:, None] > np.cumsum(p, axis=1)[:, :-1]).sum(axis=1)
     frame = pd.DataFrame({f"p_{label}": p[:, code] for code, label in enumerate(labels)})
     return frame.assign(rhythm=labels[y], age=rng.choice(["<65", ">=65"], 900))
 

@@ -129,7 +129,7 @@ def probabilities():
     rng = np.random.default_rng(47)
     logits = rng.normal(size=(3000, 4)) + np.array([1.0, 0.3, -0.4, -0.8])
     truth = special.softmax(logits, axis=1)
-    y = (rng.random(3000)[:, None] > np.cumsum(truth, axis=1)).sum(axis=1)
+    y = (rng.random(3000)[:, None] > np.cumsum(truth, axis=1)[:, :-1]).sum(axis=1)
     model = special.softmax(1.6 * logits + np.array([0.0, 0.4, 0.0, -0.3]), axis=1)
     return y, model
 
