@@ -75,8 +75,11 @@ def test_multiclass_calibration_is_served_by_the_api_and_the_version_page(client
     version = devices.candidate_version(session, device)
     response = post(client, headers, device.code, version.id, rhythm_csv(), label_column="rhythm",
                     score_column="", positive_label="", threshold="", prediction_column="predicted",
-                    class_score_columns="NSR=p_NSR, AF=p_AF, AFL=p_AFL")
+                    class_score_columns="NSR=p_NSR, AF=p_AF, AFL=p_AFL",
+                    group_columns=["sex", "", "centre"])
     assert response.status_code == 202, response.get_data(as_text=True)
+    # A list field takes every part sent under its name; a blank part is not sent.
+    assert response.get_json()["columns"]["groups"] == ["sex", "centre"]
     assert response.get_json()["columns"]["class_scores"] == {
         "NSR": "p_NSR", "AF": "p_AF", "AFL": "p_AFL"}
     jobs.get_runner().wait(response.get_json()["job_id"])
