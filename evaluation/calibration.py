@@ -68,8 +68,9 @@ def reliability_curve(
     """Reliability curve with quantile bins (equal numbers of cases per bin).
 
     Edges are the ``k / n_bins`` quantiles of ``y_prob``; a probability equal to an inner edge
-    goes to the lower bin; empty bins (ties) are dropped. This is scikit-learn's
-    ``calibration_curve(strategy="quantile")`` binning, with counts and intervals added.
+    goes to the lower bin; empty bins (ties) are dropped, and no cases give no bins. This is
+    scikit-learn's ``calibration_curve(strategy="quantile")`` binning, with counts and intervals
+    added.
 
     Parameters
     ----------
@@ -90,6 +91,8 @@ def reliability_curve(
     >>> [(b.n, round(b.mean_predicted, 4), b.observed.estimate) for b in bins]
     [(2, 0.15, 0.5), (2, 0.8, 0.5)]
     """
+    if y_prob.size == 0:
+        return ()
     edges = np.quantile(y_prob, np.linspace(0.0, 1.0, n_bins + 1))
     ids = np.searchsorted(edges[1:-1], y_prob)
     totals = np.bincount(ids, minlength=n_bins)

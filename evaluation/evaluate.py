@@ -15,7 +15,7 @@ from evaluation.decision_curve import DecisionCurve, decision_curve
 from evaluation.errors import EvaluationInputError
 from evaluation.intervals import PROPORTION_METHODS, placement_values
 from evaluation.kpi import KpiSpec, KpiVerdict, judge_kpi, resolve_metric
-from evaluation.multiclass import ConfusionMatrix
+from evaluation.multiclass import ConfusionMatrix, MulticlassCalibrationResult
 from evaluation.regression import BlandAltman
 from evaluation.results import Curve, MetricResult, PlainData
 from evaluation.sites import SiteAnalysis, analyse_sites, logit_proportion
@@ -52,7 +52,8 @@ class EvaluationReport(PlainData):
     per_class : dict or None
         Multiclass one-vs-rest metrics per class.
     confusion_matrix : ConfusionMatrix or None
-    calibration : CalibrationResult or None
+    calibration : CalibrationResult, MulticlassCalibrationResult or None
+        Binary probabilities, or multiclass class probabilities (each class one-vs-rest).
     curves : dict of str to Curve
         ``roc`` and ``precision_recall``, thinned to :data:`MAX_CURVE_POINTS`.
     decision_curve : DecisionCurve or None
@@ -77,7 +78,7 @@ class EvaluationReport(PlainData):
     metrics: dict[str, MetricResult]
     per_class: dict[str, dict[str, MetricResult]] | None
     confusion_matrix: ConfusionMatrix | None
-    calibration: CalibrationResult | None
+    calibration: CalibrationResult | MulticlassCalibrationResult | None
     curves: dict[str, Curve]
     decision_curve: DecisionCurve | None
     threshold_table: tuple[binary.ThresholdRow, ...]
@@ -98,6 +99,7 @@ class _Options:
     n_resamples: int
     seed: int
     bootstrap_method: str
+    n_bins: int
 
 
 def _binary_metrics(y: np.ndarray, s: np.ndarray, o: _Options) -> GroupMetrics:
@@ -108,7 +110,7 @@ def _binary_metrics(y: np.ndarray, s: np.ndarray, o: _Options) -> GroupMetrics:
     cal = None
     if o.probability and y.size:
         metrics["brier"] = binary.brier_score_loss(y, s, level=o.level)
-        cal = calibration(y, s, level=o.level)
+        cal = calibration(y, s, n_bins=o.n_bins, level=o.level)
         metrics.update(
             ece=cal.ece,
             calibration_intercept=cal.intercept,
@@ -146,7 +148,21 @@ def _multiclass_metrics(data: ValidatedData, mask: np.ndarray, o: _Options) -> G
                 seed=o.seed,
             )
     per_class = multiclass.per_class_metrics(y, p, data.labels, level=o.level, method=o.method)
-    return GroupMetrics(metrics, per_class)
+    cal = None
+    if data.y_score is not None and o.probability:
+        cal = multiclass.multiclass_calibration(
+            y, data.y_score[mask], data.labels, n_bins=o.n_bins, level=o.level
+        )
+        metrics.update(multiclass_brier=cal.brier, classwise_ece=cal.classwise_ece)
+        # Per class too, so a KPI or a subgroup gap can name one class's calibration.
+        for label, c in cal.per_class.items():
+            per_class[label].update(
+                ece=c.ece,
+                calibration_intercept=c.intercept,
+                calibration_slope=c.slope,
+                oe_ratio=c.oe_ratio,
+            )
+    return GroupMetrics(metrics, per_class, cal)
 
 
 def _regression_metrics(data: ValidatedData, mask: np.ndarray, o: _Options) -> GroupMetrics:
@@ -239,7 +255,8 @@ def evaluate(
     positive_label : object, default 1
         Binary: label of a positive case.
     probability : bool, default True
-        Binary: scores are probabilities (enables Brier, calibration and decision curve).
+        Scores are probabilities: binary, enables Brier, calibration and decision curve;
+        multiclass, the class probability columns get calibration and the multiclass Brier.
     kpis : sequence of KpiSpec
         Declared KPIs to judge on the overall population.
     subgroup_columns : sequence of str
@@ -259,7 +276,7 @@ def evaluate(
     min_subgroup_n : int, default 30
         Subgroup size rule (G4.3).
     n_bins : int, default 10
-        Quantile bins of the reliability curve.
+        Quantile bins of each reliability curve.
 
     Returns
     -------
@@ -295,6 +312,8 @@ def evaluate(
             "parameter bootstrap_method: must be 'percentile' or 'bca'. "
             f"Got {bootstrap_method!r} instead"
         )
+    if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer) or n_bins < 1:
+        problems.append(f"parameter n_bins: must be a whole number >= 1. Got {n_bins!r} instead")
     if task == "binary" and threshold is None and not probability:
         problems.append(
             "parameter threshold: required when scores are not probabilities "
@@ -329,6 +348,7 @@ def evaluate(
         n_resamples,
         seed,
         bootstrap_method,
+        int(n_bins),
     )
     everyone = np.ones(data.n, dtype=bool)
     overall = _compute(data, everyone, o)
@@ -356,7 +376,21 @@ def evaluate(
         counts = {str(label): int(c) for label, c in zip(data.labels, codes, strict=True)}
         cm = multiclass.confusion_matrix(data.y_true, data.y_pred, data.labels)
         if data.y_score is None:
-            notes.append("no class probability columns: no macro or weighted AUC")
+            notes.append(
+                "no class probability columns: no macro or weighted AUC, calibration or "
+                "multiclass Brier score"
+            )
+        elif not probability:
+            notes.append("class scores are not probabilities: no calibration or Brier score")
+        else:
+            sums = data.y_score.sum(axis=1)
+            off = int(np.count_nonzero(np.abs(sums - 1.0) > 0.01))
+            if off:
+                notes.append(
+                    f"class probabilities of {off} of {data.n} rows do not sum to 1 (within "
+                    "0.01): each class column is judged as a one-vs-rest probability and the "
+                    "multiclass Brier score is taken as is"
+                )
     else:
         counts = {}
         ba = regression.bland_altman(data.y_true, data.y_pred, level=level)

@@ -1,4 +1,5 @@
-"""Multiclass metrics: confusion matrix, one-vs-rest metrics, kappa, macro F1, macro AUC.
+"""Multiclass metrics: confusion matrix, one-vs-rest metrics, kappa, macro F1, macro AUC,
+calibration of the class probabilities and the multiclass Brier score.
 
 Labels are integer codes ``0..k-1`` into a declared label tuple (see
 :mod:`evaluation.validation`); the code order is the ordinal order used by weighted kappa.
@@ -17,7 +18,8 @@ from evaluation.bootstrap import (
     bootstrap_interval,
     confusion_statistic,
 )
-from evaluation.intervals import proportion_interval
+from evaluation.calibration import CalibrationResult, calibration
+from evaluation.intervals import normal_interval, proportion_interval
 from evaluation.results import MetricResult, PlainData
 
 KAPPA_WEIGHTS = (None, "linear", "quadratic")
@@ -318,3 +320,132 @@ def ovr_auc_score(
         seed=seed,
     )
     return MetricResult(name, interval.estimate, interval, n)
+
+
+@dataclass(frozen=True)
+class MulticlassCalibrationResult(PlainData):
+    """Calibration of class probabilities: each class one-vs-rest, and two summaries.
+
+    Attributes
+    ----------
+    per_class : dict of str to CalibrationResult
+        Per class label, ``P(class)`` judged against ``y == class`` by
+        :func:`evaluation.calibration.calibration` (quantile reliability curve, ECE,
+        calibration intercept and slope, O/E).
+    classwise_ece : MetricResult
+        Unweighted mean of the per-class ECEs.
+    brier : MetricResult
+        Multiclass Brier score (see :func:`brier_score_loss`).
+    """
+
+    per_class: dict[str, CalibrationResult]
+    classwise_ece: MetricResult
+    brier: MetricResult
+
+
+def brier_score_loss(
+    y_true: np.ndarray, y_score: np.ndarray, *, level: float = 0.95
+) -> MetricResult:
+    """Multiclass Brier score ``mean_i sum_k (p_ik - [y_i = k])^2`` with a normal interval.
+
+    Brier's original definition: 0 is perfect, 2 the worst (all probability on a wrong
+    class); for two classes it is twice the binary Brier score. The per-case losses are
+    independent, so the interval is the central-limit one, clipped to [0, 2].
+
+    Parameters
+    ----------
+    y_true : numpy.ndarray of int, shape (n,)
+        Reference codes.
+    y_score : numpy.ndarray of float, shape (n, k)
+        Probability of each class, columns in label order.
+    level : float, default 0.95
+
+    Returns
+    -------
+    MetricResult
+        ``name="multiclass_brier"``.
+
+    References
+    ----------
+    Brier GW. Verification of forecasts expressed in terms of probability. Mon Weather Rev
+    1950;78:1-3.
+
+    Examples
+    --------
+    >>> p = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])
+    >>> round(brier_score_loss(np.array([0, 1]), p).value, 4)
+    0.5
+    """
+    n = int(y_true.size)
+    if n == 0:
+        return MetricResult.undefined("multiclass_brier", 0, "no cases")
+    # sum_k (p_k - y_k)^2 = sum_k p_k^2 - 2 p_true + 1, without an (n, k) one-hot matrix.
+    squared = np.einsum("ij,ij->i", y_score, y_score) - 2.0 * y_score[np.arange(n), y_true] + 1.0
+    estimate = float(squared.mean())
+    se = float(squared.std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0
+    interval = normal_interval(
+        estimate, se, level=level, method="normal (mean of squared errors)", bounds=(0.0, 2.0)
+    )
+    return MetricResult("multiclass_brier", estimate, interval, n)
+
+
+def multiclass_calibration(
+    y_true: np.ndarray,
+    y_score: np.ndarray,
+    labels: tuple,
+    *,
+    n_bins: int = 10,
+    level: float = 0.95,
+) -> MulticlassCalibrationResult:
+    """Calibration of class probabilities, each class against the rest, and its summaries.
+
+    Each class's probability column is a binary probability of "this class", so the binary
+    measures apply as they are (classwise calibration); the classwise ECE averages their ECEs
+    with equal weight per class, so a rare class counts as much as a common one.
+
+    Parameters
+    ----------
+    y_true : numpy.ndarray of int, shape (n,)
+        Reference codes into ``labels``.
+    y_score : numpy.ndarray of float, shape (n, k)
+        Probability of each class, columns in label order.
+    labels : tuple
+    n_bins : int, default 10
+        Quantile bins of each reliability curve.
+    level : float, default 0.95
+
+    Returns
+    -------
+    MulticlassCalibrationResult
+
+    References
+    ----------
+    Kull M, Perello-Nieto M, Kängsepp M, et al. Beyond temperature scaling: obtaining
+    well-calibrated multiclass probabilities with Dirichlet calibration. NeurIPS 2019.
+
+    Examples
+    --------
+    >>> y = np.array([0, 1, 2, 0, 1, 2])
+    >>> p = np.eye(3)[[0, 1, 2, 0, 2, 2]] * 0.8 + 0.2 / 3
+    >>> result = multiclass_calibration(y, p, ("a", "b", "c"), n_bins=2)
+    >>> sorted(result.per_class), round(result.brier.value, 4)
+    (['a', 'b', 'c'], 0.2933)
+    """
+    per_class = {
+        str(label): calibration(y_true == code, y_score[:, code], n_bins=n_bins, level=level)
+        for code, label in enumerate(labels)
+    }
+    n = int(y_true.size)
+    if n == 0:
+        classwise = MetricResult.undefined("classwise_ece", 0, "no cases")
+    else:
+        classwise = MetricResult(
+            "classwise_ece",
+            float(np.mean([c.ece.value for c in per_class.values()])),
+            None,
+            n,
+            note=f"mean of {len(per_class)} one-vs-rest ECEs (quantile bins); no interval",
+        )
+    return MulticlassCalibrationResult(
+        per_class, classwise, brier_score_loss(y_true, y_score, level=level)
+    )

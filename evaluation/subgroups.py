@@ -14,11 +14,14 @@ import numpy as np
 
 from evaluation.calibration import CalibrationResult
 from evaluation.kpi import KpiSpec, judge_kpi, resolve_metric
+from evaluation.multiclass import MulticlassCalibrationResult
 from evaluation.results import MetricResult, PlainData
 
 #: Metrics where a lower value is better; the others (except calibration measures, which have
 #: an ideal value rather than a direction) are higher-is-better.
-LOWER_IS_BETTER = frozenset({"brier", "ece", "mae", "rmse", "lr_negative"})
+LOWER_IS_BETTER = frozenset(
+    {"brier", "multiclass_brier", "ece", "classwise_ece", "mae", "rmse", "lr_negative"}
+)
 NO_DIRECTION = frozenset(
     {"calibration_intercept", "calibration_slope", "oe_ratio", "mean_bias", "lr_positive"}
 )
@@ -30,7 +33,7 @@ class GroupMetrics:
 
     metrics: dict[str, MetricResult]
     per_class: dict[str, dict[str, MetricResult]] | None = None
-    calibration: CalibrationResult | None = None
+    calibration: CalibrationResult | MulticlassCalibrationResult | None = None
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class SubgroupResult(PlainData):
     metrics : dict of str to MetricResult
     per_class : dict or None
         Multiclass one-vs-rest metrics.
-    calibration : CalibrationResult or None
+    calibration : CalibrationResult, MulticlassCalibrationResult or None
     gaps : dict of str to float or None
         ``subgroup value - overall value`` per metric (``None`` when either is undefined).
     insufficient_data : bool
@@ -63,7 +66,7 @@ class SubgroupResult(PlainData):
     n_negative: int | None
     metrics: dict[str, MetricResult]
     per_class: dict[str, dict[str, MetricResult]] | None
-    calibration: CalibrationResult | None
+    calibration: CalibrationResult | MulticlassCalibrationResult | None
     gaps: dict[str, float | None]
     insufficient_data: bool
     insufficient_reason: str | None

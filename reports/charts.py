@@ -60,15 +60,29 @@ def roc(curves: Sequence[dict[str, Any]]) -> str:
 
 def calibration(bins: Sequence[dict[str, Any]], label: str) -> str:
     """``bins``: {"mean_predicted", "observed": {"estimate", "lower", "upper"}} each."""
-    figure, axes = _figure(f"Calibration: {label}", "Mean predicted probability",
-                           "Observed proportion (95% CI)")
+    return _reliability(f"Calibration: {label}", "Mean predicted probability",
+                        [("observed", bins)])
+
+
+def class_calibration(curves: Sequence[dict[str, Any]], label: str) -> str:
+    """Multiclass: ``curves``: {"label" (a class), "bins" (as :func:`calibration`)} each, the
+    class's probability against the rest."""
+    return _reliability(f"Calibration by class: {label}",
+                        "Mean predicted probability of the class",
+                        [(curve["label"], curve["bins"]) for curve in curves])
+
+
+def _reliability(title: str, xlabel: str,
+                 curves: Sequence[tuple[str, Sequence[dict[str, Any]]]]) -> str:
+    figure, axes = _figure(title, xlabel, "Observed proportion (95% CI)")
     axes.plot([0, 1], [0, 1], color="#999999", linewidth=0.8, linestyle="--", label="ideal")
-    x = [b["mean_predicted"] for b in bins]
-    y = [b["observed"]["estimate"] for b in bins]
-    low = [b["observed"]["estimate"] - b["observed"]["lower"] for b in bins]
-    high = [b["observed"]["upper"] - b["observed"]["estimate"] for b in bins]
-    axes.errorbar(x, y, yerr=[low, high], fmt="o-", color=PALETTE[0], markersize=3,
-                  linewidth=1, capsize=2, label="observed")
+    for i, (name, bins) in enumerate(curves):
+        x = [b["mean_predicted"] for b in bins]
+        y = [b["observed"]["estimate"] for b in bins]
+        low = [b["observed"]["estimate"] - b["observed"]["lower"] for b in bins]
+        high = [b["observed"]["upper"] - b["observed"]["estimate"] for b in bins]
+        axes.errorbar(x, y, yerr=[low, high], fmt="o-", color=PALETTE[i % len(PALETTE)],
+                      markersize=3, linewidth=1, capsize=2, label=name)
     axes.set_xlim(0, 1)
     axes.set_ylim(0, 1)
     axes.legend(loc="upper left", fontsize=7)

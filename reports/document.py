@@ -21,6 +21,7 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "dossier"
 CHART_KINDS = {
     "roc": charts.roc,
     "calibration": charts.calibration,
+    "class_calibration": charts.class_calibration,
     "subgroups": charts.subgroups,
     "decision_curve": charts.decision_curve,
     "series": charts.series,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Response, request, url_for
+from flask import Response, url_for
+from werkzeug.datastructures import FileStorage
 
 from registry import auth
 from registry.api import bp
 from registry.api.routing import api_route
 from registry.auth import Permission as P
 from registry.db import unit_of_work
-from registry.errors import InvalidInputError
 from registry.identity import current_actor
 from registry.schemas import JobOut
 from registry.schemas.dossiers import DossierOut, VerificationOut
@@ -54,12 +54,9 @@ def download_dossier(dossier_id: str):
            summary="Verify an uploaded dossier (multipart field 'file'): seal, manifest, hash, "
                    "issue and audit chain (the web page /dossiers/verify is open to anyone)",
            permission=P.DOSSIER_READ, response=VerificationOut, tag="dossiers", multipart=True)
-def verify_dossier():
+def verify_dossier(upload: FileStorage):
     with unit_of_work() as session:
         auth.require(current_actor(session), P.DOSSIER_READ)
-    upload = request.files.get("file")
-    if upload is None:
-        raise InvalidInputError("send the PDF as multipart/form-data in a field named 'file'")
     with unit_of_work() as session:
         result = dossiers.verify_file(session, upload.read())
     return result.to_dict()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from flask import request
+from werkzeug.datastructures import FileStorage
 
 from registry.api import bp
 from registry.api.routing import api_route
 from registry.api.views import many, out
 from registry.auth import Permission as P
 from registry.db import unit_of_work
-from registry.errors import InvalidInputError
 from registry.identity import current_actor
 from registry.schemas.energy import (
     DeviceFootprintOut,
@@ -50,14 +49,8 @@ def declare_footprint(code: str, version_id: int, data: FootprintIn):
 @api_route(bp, "POST", "/devices/<code>/versions/<int:version_id>/energy/import",
            summary="Import a CodeCarbon emissions.csv (multipart: file, phase, predictions)",
            permission=P.ENERGY_DECLARE, response=list[EnergyRecordOut], status=201, tag="energy",
-           multipart=True)
-def import_footprint(code: str, version_id: int):
-    upload = request.files.get("file")
-    if upload is None:
-        raise InvalidInputError("send the emissions.csv as multipart/form-data in a field "
-                                "named 'file'")
-    fields = {k: v for k, v in request.form.items() if v != ""}
-    data = FootprintImportIn.model_validate(fields)
+           form=FootprintImportIn)
+def import_footprint(code: str, version_id: int, data: FootprintImportIn, upload: FileStorage):
     with unit_of_work() as session:
         rows = energy.import_codecarbon(session, current_actor(session), code, version_id,
                                         upload.stream, upload.filename or "", data)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import url_for
+from werkzeug.datastructures import FileStorage
 
 from registry.api import bp
 from registry.api.routing import api_route
@@ -21,16 +22,12 @@ def _out(model, obj) -> dict:
 @api_route(bp, "POST", "/devices/<code>/versions/<int:version_id>/evaluations",
            summary="Upload validation results (CSV or Parquet, multipart field 'file', the "
                    "mapping as form fields) and queue their evaluation",
-           permission=P.EVALUATION_SUBMIT, body=None, response=EvaluationOut, status=202,
-           tag="evaluations", multipart=True)
-def submit_evaluation(code: str, version_id: int):
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
+           permission=P.EVALUATION_SUBMIT, form=EvaluationIn, response=EvaluationOut, status=202,
+           tag="evaluations")
+def submit_evaluation(code: str, version_id: int, data: EvaluationIn, upload: FileStorage):
+    if not upload.filename:
         raise InvalidInputError("send the validation file as multipart/form-data in a field "
                                 "named 'file'")
-    form = {key: (values if key == "group_columns" else values[0])
-            for key, values in request.form.lists()}
-    data = EvaluationIn.model_validate(form)
     with unit_of_work() as session:
         evaluation = evaluations.submit_evaluation(
             session, current_actor(session), code, version_id, data, upload.stream,

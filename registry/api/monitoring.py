@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import url_for
+from werkzeug.datastructures import FileStorage
 
 from registry.api import bp
 from registry.api.routing import api_route
 from registry.api.views import many, out
 from registry.auth import Permission as P
 from registry.db import unit_of_work
-from registry.errors import InvalidInputError
 from registry.identity import current_actor
 from registry.schemas.monitoring import (
     AlertActionIn,
@@ -33,19 +33,14 @@ from registry.services import monitoring as service
 TAG = "monitoring"
 
 
-def _file(field: str = "file"):
-    upload = request.files.get(field)
-    if upload is None:
-        raise InvalidInputError(f"send the file as multipart/form-data in a field named '{field}'")
-    return upload
-
-
 @api_route(bp, "GET", "/monitoring/deployments", summary="Deployments you follow, with their "
            "monitoring state", permission=P.MONITORING_READ,
            response=list[DeploymentMonitoringOut], tag=TAG)
 def monitoring_overview():
     with unit_of_work() as session:
-        return service.deployments_overview(session, current_actor(session))
+        # Through the model: Flask would write the datetimes as HTTP dates, not ISO 8601.
+        return many(DeploymentMonitoringOut, service.deployments_overview(
+            session, current_actor(session)))
 
 
 @api_route(bp, "GET", "/deployments/<int:deployment_id>/monitoring",
@@ -80,13 +75,11 @@ def list_batches(deployment_id: int):
            summary="Upload a batch (multipart 'file': CSV or Parquet; optional 'period_start', "
            "'period_end'); it is validated, stored and analysed as a job",
            permission=P.MONITORING_UPLOAD, response=BatchOut, status=202, tag=TAG,
-           multipart=True)
-def upload_batch(deployment_id: int):
-    upload = _file()
-    meta = BatchIn.model_validate({k: v for k, v in request.form.items() if v})
+           form=BatchIn)
+def upload_batch(deployment_id: int, data: BatchIn, upload: FileStorage):
     with unit_of_work() as session:
         batch = service.upload_batch(session, current_actor(session), deployment_id,
-                                     upload.stream, upload.filename or "batch.csv", meta)
+                                     upload.stream, upload.filename or "batch.csv", data)
         body = out(BatchOut, batch)
     return body, 202, {"Location": url_for(".get_batch", batch_id=body["id"])}
 
@@ -103,8 +96,7 @@ def get_batch(batch_id: int):
            "and 'y_true'); measured performance replaces the estimate",
            permission=P.MONITORING_UPLOAD, response=BatchOut, status=202, tag=TAG,
            multipart=True)
-def upload_labels(batch_id: int):
-    upload = _file()
+def upload_labels(batch_id: int, upload: FileStorage):
     with unit_of_work() as session:
         batch = service.upload_labels(session, current_actor(session), batch_id, upload.stream,
                                       upload.filename or "labels.csv")

@@ -25,6 +25,39 @@ def _schema(model: type[BaseModel], mode: str, components: dict[str, Any]) -> di
     return {"$ref": REF.format(model=name)}
 
 
+def _multipart_schema(route, components: dict[str, Any]) -> dict[str, Any]:
+    """The parts an upload route reads: the file, and each field of its form model as the
+    route's form reader hands it over (routing.form_fields): a list field as repeated parts, any
+    other as one text part, a blank one as not sent (so none is ever null). A field whose text
+    form differs from its parsed value says so under ``x-form`` in its JSON schema."""
+    from registry.api.routing import FILE_FIELD
+
+    properties: dict[str, Any] = {FILE_FIELD: {
+        "type": "string", "contentMediaType": "application/octet-stream",
+        "description": "The uploaded file"}}
+    schema: dict[str, Any] = {"type": "object", "required": [FILE_FIELD],
+                              "properties": properties}
+    if route.form is None:
+        return schema
+    form = route.form.model_json_schema(ref_template=REF)
+    for name, definition in form.pop("$defs", {}).items():
+        components.setdefault(name, definition)
+    for name, field in form["properties"].items():
+        field = field.pop("x-form", None) or field
+        # A form field is sent or not; "or null" has no text form.
+        branches = [b for b in field.get("anyOf", ()) if b.get("type") != "null"]
+        if len(branches) == 1:
+            field = {**{k: v for k, v in field.items() if k not in ("anyOf", "default")},
+                     **branches[0]}
+        properties[name] = field
+    schema["required"] += form.get("required", [])
+    if "additionalProperties" in form:
+        schema["additionalProperties"] = form["additionalProperties"]
+    if form.get("description"):
+        schema["description"] = form["description"]
+    return schema
+
+
 def _response_schema(response: Any, components: dict[str, Any]) -> dict[str, Any] | None:
     if response is None:
         return None
@@ -102,10 +135,7 @@ def openapi_document() -> dict[str, Any]:
                 "schema": _schema(route.body, "validation", components)}}}
         if route.multipart:
             op["requestBody"] = {"required": True, "content": {"multipart/form-data": {
-                "schema": {"type": "object", "required": ["file"],
-                           "properties": {"file": {"type": "string",
-                                                   "contentMediaType":
-                                                   "application/octet-stream"}}}}}}
+                "schema": _multipart_schema(route, components)}}}
         schema = _response_schema(route.response, components)
         success: dict[str, Any] = {"description": "Success"}
         if schema is not None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, request, send_file, url_for
+from flask import Response, current_app, send_file, url_for
 from pydantic import BaseModel
+from werkzeug.datastructures import FileStorage
 
 from registry import audit, auth, jobs, lifecycle
 from registry.api import bp
@@ -11,7 +12,6 @@ from registry.api.openapi import openapi_document
 from registry.api.routing import api_route
 from registry.auth import Permission as P
 from registry.db import unit_of_work
-from registry.errors import InvalidInputError
 from registry.identity import current_actor
 from registry.schemas import (
     ArtifactOut,
@@ -384,10 +384,7 @@ def waive(code: str, data: WaiverIn):
 @api_route(bp, "POST", "/artifacts", summary="Upload a file (multipart field 'file')",
            permission=P.ARTIFACT_UPLOAD, response=ArtifactOut, status=201, tag="artifacts",
            multipart=True)
-def upload_artifact():
-    upload = request.files.get("file")
-    if upload is None:
-        raise InvalidInputError("send the file as multipart/form-data in a field named 'file'")
+def upload_artifact(upload: FileStorage):
     with unit_of_work() as session:
         artifact = artifacts.upload_artifact(session, current_actor(session), upload.stream,
                                              upload.filename or "upload", upload.mimetype)

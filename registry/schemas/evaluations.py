@@ -35,7 +35,12 @@ class EvaluationIn(In):
         default=None, min_length=1, max_length=200,
         description="Multiclass: the predicted class; regression: the predicted value")
     class_score_columns: dict[str, str] = Field(
-        default_factory=dict, description="Multiclass: class label -> probability column")
+        default_factory=dict, description="Multiclass: class label -> probability column",
+        # What a form sends, parsed by _split_text_lists; the OpenAPI document shows this form.
+        json_schema_extra={"x-form": {
+            "type": "string", "title": "Class Score Columns",
+            "description": "Multiclass: each class label with its probability column, comma "
+                           "separated (AF=p_af, N=p_n)"}})
     positive_label: str | None = Field(default=None, max_length=200,
                                        description="Binary: the label of a positive case")
     threshold: float | None = Field(default=None, allow_inf_nan=False,

@@ -320,11 +320,18 @@ def _evaluation_blocks(e, label: str) -> list[dict]:
         blocks.append(_chart(f"{key}-roc", "roc", {"curves": [{
             "label": f"AUC {auc:.3f}" if auc is not None else "ROC", "x": roc["x"],
             "y": roc["y"]}]}, f"ROC curve, {label}"))
-    calibration = r.get("calibration")
-    if calibration and calibration.get("bins"):
+    calibration = r.get("calibration") or {}
+    if calibration.get("bins"):
         blocks.append(_chart(f"{key}-cal", "calibration",
                              {"bins": calibration["bins"], "label": f"evaluation #{e.id}"},
                              f"Reliability diagram with Wilson intervals, {label}"))
+    if calibration.get("per_class"):  # multiclass: each class's probability against the rest
+        curves = [{"label": name, "bins": per["bins"]}
+                  for name, per in calibration["per_class"].items()]
+        blocks.append(_chart(f"{key}-cal", "class_calibration",
+                             {"curves": curves, "label": f"evaluation #{e.id}"},
+                             f"Reliability diagram of each class against the rest, with Wilson "
+                             f"intervals, {label}"))
     for column in r.get("subgroups") or []:
         metric = "auc" if "auc" in metrics else next(iter(metrics), None)
         if metric is None:

@@ -38,6 +38,8 @@ UPLOAD_FIELDS = [
     ("score_column", "Score column (binary, risk)", "text", None),
     ("prediction_column", "Predicted class or value column (multiclass, regression)", "text",
      None),
+    ("class_score_columns", "Class probability columns (multiclass: label=column, ...)", "text",
+     None),
     ("positive_label", "Positive label (binary)", "text", None),
     ("threshold", "Operating threshold (binary)", "number", None),
     ("group_columns", "Subgroup columns (comma separated)", "text", None),
@@ -51,7 +53,9 @@ METRIC_ORDER = ["auc", "sensitivity", "specificity", "ppv", "npv", "accuracy",
                 "balanced_accuracy", "f1", "lr_positive", "lr_negative", "brier", "ece",
                 "calibration_intercept", "calibration_slope", "oe_ratio", "average_precision",
                 "macro_f1", "cohen_kappa", "quadratic_weighted_kappa", "macro_auc",
-                "weighted_auc", "mae", "rmse", "mean_bias"]
+                "weighted_auc", "multiclass_brier", "classwise_ece", "mae", "rmse", "mean_bias"]
+#: Reliability curve colours; one per class of a multiclass report.
+COLOURS = ["#1e7a46", "#1f5f99", "#a4490b", "#7b3f9e", "#b3261e", "#5d6b7a"]
 
 
 def _row(evaluation, versions: dict[int, str]) -> dict[str, Any]:
@@ -155,6 +159,7 @@ def _report(evaluation) -> dict[str, Any]:
     row["subgroups"] = results.get("subgroups") or []
     row["sites"] = results.get("sites")
     row["notes"] = results.get("notes") or []
+    row["class_calibration"] = (results.get("calibration") or {}).get("per_class") or {}
     row["n"] = results.get("n")
     row["charts"] = _charts(evaluation) if evaluation.status == "done" else []
     return row
@@ -172,8 +177,10 @@ def _charts(evaluation) -> list:
                             "95% band for sensitivity"))
     calibration = results.get("calibration")
     if calibration:
-        charts.append(chart(_calibration_figure(go, calibration),
-                            label="Calibration: observed against predicted risk"))
+        label = ("Calibration by class: observed against predicted probability, each class "
+                 "against the rest" if "per_class" in calibration
+                 else "Calibration: observed against predicted risk")
+        charts.append(chart(_calibration_figure(go, calibration), label=label))
     forest = _forest_figure(go, evaluation, results)
     if forest is not None:
         charts.append(chart(forest, label="Subgroup and site forest plot",
@@ -213,24 +220,36 @@ def _roc_figure(go, results: dict[str, Any], roc: dict[str, Any]):
 
 
 def _calibration_figure(go, calibration: dict[str, Any]):
-    bins = calibration["bins"]
-    observed = [b["observed"] for b in bins]
-    slope = calibration["slope"].get("value")
-    intercept = calibration["intercept"].get("value")
+    """The reliability curve of a binary report, or one curve per class of a multiclass one."""
+    per_class = calibration.get("per_class")
+    curves = list(per_class.items()) if per_class else [("observed", calibration)]
     fig = go.Figure()
-    fig.add_trace(go.Scatter(
-        x=[b["mean_predicted"] for b in bins], y=[o["estimate"] for o in observed],
-        mode="markers+lines", name="observed (95% CI)", marker={"color": "#1e7a46"},
-        error_y={"type": "data", "symmetric": False,
-                 "array": [o["upper"] - o["estimate"] for o in observed],
-                 "arrayminus": [o["estimate"] - o["lower"] for o in observed]}))
+    for i, (name, curve) in enumerate(curves):
+        observed = [b["observed"] for b in curve["bins"]]
+        colour = COLOURS[i % len(COLOURS)]
+        fig.add_trace(go.Scatter(
+            x=[b["mean_predicted"] for b in curve["bins"]], y=[o["estimate"] for o in observed],
+            mode="markers+lines", name=f"{name} (95% CI)", marker={"color": colour},
+            line={"color": colour},
+            error_y={"type": "data", "symmetric": False,
+                     "array": [o["upper"] - o["estimate"] for o in observed],
+                     "arrayminus": [o["estimate"] - o["lower"] for o in observed]}))
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect",
                              line={"dash": "dot", "color": "#999"}))
-    title = "Calibration"
-    if slope is not None and intercept is not None:
-        title += f" · slope {slope:.2f}, intercept {intercept:.2f}"
-    fig.update_layout(title=title, xaxis_title="predicted risk (bin mean)",
-                      yaxis_title="observed frequency", xaxis_range=[0, 1], yaxis_range=[0, 1])
+    if per_class:
+        title, axis, digits = ("Class calibration",
+                               "predicted probability of the class, vs the rest (bin mean)", 3)
+        shown = {"classwise ECE": "classwise_ece"}  # the Brier score is in the metrics table
+        # Inside the empty upper-left corner, so the plot and the title keep the full width.
+        fig.update_layout(legend={"x": 0.02, "y": 0.98, "bgcolor": "rgba(255,255,255,0.8)"})
+    else:
+        title, axis, digits = "Calibration", "predicted risk (bin mean)", 2
+        shown = {"slope": "slope", "intercept": "intercept"}
+    values = {name: calibration[key].get("value") for name, key in shown.items()}
+    if None not in values.values():
+        title += " · " + ", ".join(f"{name} {v:.{digits}f}" for name, v in values.items())
+    fig.update_layout(title=title, xaxis_title=axis, yaxis_title="observed frequency",
+                      xaxis_range=[0, 1], yaxis_range=[0, 1])
     return fig
 
 

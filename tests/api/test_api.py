@@ -138,6 +138,34 @@ def test_openapi_document_is_valid_and_lists_every_route(client):
         jsonschema.Draft202012Validator.check_schema(schema)
 
 
+def test_upload_routes_document_the_file_and_every_form_field(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    uploads = [r for r in ROUTES if r.multipart]
+    assert {r.endpoint.split(".")[-1] for r in uploads if r.form} == {
+        "submit_evaluation", "import_footprint", "upload_batch"}
+    for route in uploads:
+        operation = doc["paths"][route.openapi_path][route.method.lower()]
+        schema = operation["requestBody"]["content"]["multipart/form-data"]["schema"]
+        jsonschema.Draft202012Validator.check_schema(schema)
+        assert schema["properties"]["file"]["contentMediaType"] == "application/octet-stream"
+        fields = route.form.model_fields if route.form else {}
+        assert set(schema["properties"]) == {"file", *fields}, route.endpoint
+        assert schema["required"] == ["file", *(n for n, f in fields.items() if f.is_required())]
+        # A form field is sent as text or not at all: none may be null.
+        assert "null" not in str(schema)
+    evaluation = doc["paths"]["/api/v1/devices/{code}/versions/{version_id}/evaluations"]
+    fields = evaluation["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert doc["components"]["schemas"]["DatasetKind"]["enum"] == [
+        "internal", "external", "prospective", "rct"]
+    assert fields["properties"]["dataset_kind"] == {"$ref": "#/components/schemas/DatasetKind"}
+    assert fields["properties"]["group_columns"]["type"] == "array"  # a part per column
+    assert fields["properties"]["class_score_columns"]["type"] == "string"  # "AF=p_af, N=p_n"
+    assert fields["properties"]["threshold"]["type"] == "number"
+    energy = doc["paths"]["/api/v1/devices/{code}/versions/{version_id}/energy/import"]
+    phase = energy["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert phase["properties"]["phase"]["enum"] == ["training", "inference"]
+
+
 def test_device_body_matches_its_openapi_schema(client, token_for, session):
     headers, maker = token_for(Role.manufacturer)
     created = client.post("/api/v1/devices", headers=headers,

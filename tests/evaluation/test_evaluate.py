@@ -129,8 +129,105 @@ def test_multiclass_report_with_kpis_on_a_class(binary_frame):
     )
     assert report.kpis[0].verdict == "met"
     assert report.kpis[1].verdict == "not_met"
-    assert report.notes == ("no class probability columns: no macro or weighted AUC",)
+    assert report.notes == (
+        "no class probability columns: no macro or weighted AUC, calibration or multiclass "
+        "Brier score",
+    )
+    assert report.calibration is None and "multiclass_brier" not in report.metrics
     json.dumps(report.to_dict(), allow_nan=False)
+
+
+@pytest.fixture
+def rhythm_frame():
+    """Class probabilities of four rhythms, the reference drawn from them (a calibrated model),
+    with an age band for subgroups."""
+    rng = np.random.default_rng(64)
+    labels = np.array(["NSR", "AF", "AFL", "AVB"])
+    p = rng.dirichlet([0.4, 0.3, 0.2, 0.2], 900)
+    y = (rng.random(900)[:, None] > np.cumsum(p, axis=1)[:, :-1]).sum(axis=1)
+    frame = pd.DataFrame({f"p_{label}": p[:, code] for code, label in enumerate(labels)})
+    return frame.assign(rhythm=labels[y], age=rng.choice(["<65", ">=65"], 900))
+
+
+def run_rhythms(frame, **kwargs):
+    return evaluate(
+        frame,
+        task="multiclass",
+        columns={"y_true": "rhythm", "class_scores": {c: f"p_{c}" for c in CLASSES}},
+        labels=list(CLASSES),
+        n_resamples=100,
+        **kwargs,
+    )
+
+
+CLASSES = ("NSR", "AF", "AFL", "AVB")
+
+
+def test_multiclass_report_calibrates_class_probabilities(rhythm_frame):
+    from evaluation.multiclass import multiclass_calibration
+
+    report = run_rhythms(
+        rhythm_frame,
+        subgroup_columns=["age"],
+        n_bins=5,
+        kpis=[KpiSpec("calibration_slope", "between", low=0.5, high=1.5, class_label="AF")],
+    )
+    y = rhythm_frame["rhythm"].map({c: i for i, c in enumerate(CLASSES)}).to_numpy()
+    p = rhythm_frame[[f"p_{c}" for c in CLASSES]].to_numpy()
+    assert report.calibration == multiclass_calibration(y, p, CLASSES, n_bins=5)
+    assert all(len(c.bins) == 5 for c in report.calibration.per_class.values())
+    assert report.metrics["multiclass_brier"].value == pytest.approx(
+        skm.brier_score_loss(y, p, labels=range(4)), abs=1e-14
+    )
+    assert report.metrics["classwise_ece"] == report.calibration.classwise_ece
+    af = report.per_class["AF"]
+    assert af["calibration_slope"] == report.calibration.per_class["AF"].slope
+    assert report.kpis[0].result.value == af["calibration_slope"].value
+    level = report.subgroups[0].levels[0]
+    assert level.calibration.brier.n == level.n
+    assert "classwise_ece" in report.subgroups[0].spread
+    assert report.notes == ()
+    data = json.loads(json.dumps(report.to_dict(), allow_nan=False))
+    assert sorted(data["calibration"]) == ["brier", "classwise_ece", "per_class"]
+    assert sorted(data["calibration"]["per_class"]["AF"]) == [
+        "bins",
+        "ece",
+        "intercept",
+        "oe_ratio",
+        "slope",
+    ]
+
+
+def test_multiclass_scores_that_are_not_probabilities_skip_calibration(rhythm_frame):
+    report = run_rhythms(rhythm_frame, probability=False)
+    assert report.calibration is None and "classwise_ece" not in report.metrics
+    assert "macro_auc" in report.metrics
+    assert report.notes == ("class scores are not probabilities: no calibration or Brier score",)
+
+
+def test_class_probabilities_not_summing_to_one_are_noted(rhythm_frame):
+    frame = rhythm_frame.assign(p_NSR=rhythm_frame["p_NSR"].where(rhythm_frame.index >= 3, 0.0))
+    report = run_rhythms(frame)
+    off = int((rhythm_frame["p_NSR"][:3] > 0.01).sum())
+    assert report.calibration is not None
+    assert report.notes == (
+        f"class probabilities of {off} of 900 rows do not sum to 1 (within 0.01): each class "
+        "column is judged as a one-vs-rest probability and the multiclass Brier score is taken "
+        "as is",
+    )
+
+
+@pytest.mark.parametrize("n_bins", [0, 2.5, True])
+def test_n_bins_must_be_a_whole_number(rhythm_frame, n_bins):
+    with pytest.raises(EvaluationInputError) as info:
+        run_rhythms(rhythm_frame, n_bins=n_bins)
+    assert info.value.problems == (
+        f"parameter n_bins: must be a whole number >= 1. Got {n_bins!r} instead",
+    )
+
+
+def test_binary_reliability_curve_uses_n_bins(binary_frame):
+    assert len(run_binary(binary_frame, n_bins=4).calibration.bins) == 4
 
 
 def test_regression_report(binary_frame):

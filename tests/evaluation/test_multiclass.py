@@ -1,10 +1,17 @@
-"""Multiclass metrics checked against scikit-learn."""
+"""Multiclass metrics checked against scikit-learn, and the calibration of class probabilities
+against scikit-learn and statsmodels."""
 
 import numpy as np
 import pytest
+import statsmodels.api as sm
+from scipy import special
 from sklearn import metrics as skm
+from sklearn.calibration import calibration_curve
+from statsmodels.stats.weightstats import DescrStatsW
 
 from evaluation import multiclass
+
+from .helpers import assert_plain_close
 
 LABELS = ("NSR", "AF", "AFL", "AVB", "OTHER")
 
@@ -110,3 +117,112 @@ def test_metrics_do_not_depend_on_row_order(data):
             y[perm], pred[perm], LABELS, weights=weights, n_resamples=100
         )
         assert a == b
+
+
+# --- calibration of the class probabilities ------------------------------------------------------
+
+
+@pytest.fixture
+def probabilities():
+    """Overconfident class probabilities: the model's logits are 1.6 times the true ones and
+    shifted, so every class has a slope below 1 and a non-zero intercept."""
+    rng = np.random.default_rng(47)
+    logits = rng.normal(size=(3000, 4)) + np.array([1.0, 0.3, -0.4, -0.8])
+    truth = special.softmax(logits, axis=1)
+    y = (rng.random(3000)[:, None] > np.cumsum(truth, axis=1)[:, :-1]).sum(axis=1)
+    model = special.softmax(1.6 * logits + np.array([0.0, 0.4, 0.0, -0.3]), axis=1)
+    return y, model
+
+
+CLASSES = ("NSR", "AF", "AFL", "AVB")
+
+
+def test_class_reliability_curves_and_ece_match_sklearn_one_vs_rest(probabilities):
+    y, p = probabilities
+    result = multiclass.multiclass_calibration(y, p, CLASSES, n_bins=10)
+    eces = []
+    for code, label in enumerate(CLASSES):
+        prob_true, prob_pred = calibration_curve(
+            y == code, p[:, code], n_bins=10, strategy="quantile"
+        )
+        bins = result.per_class[label].bins
+        np.testing.assert_allclose([b.observed.estimate for b in bins], prob_true, atol=1e-15)
+        np.testing.assert_allclose([b.mean_predicted for b in bins], prob_pred, atol=1e-15)
+        counts = np.array([b.n for b in bins])
+        assert counts.sum() == y.size
+        eces.append(np.sum(counts / y.size * np.abs(prob_true - prob_pred)))
+        assert result.per_class[label].ece.value == pytest.approx(eces[-1], abs=1e-15)
+    assert result.classwise_ece.value == pytest.approx(np.mean(eces), abs=1e-15)
+    assert result.classwise_ece.interval is None
+
+
+def test_class_calibration_slope_and_intercept_match_statsmodels(probabilities):
+    y, p = probabilities
+    result = multiclass.multiclass_calibration(y, p, CLASSES)
+    for code, label in enumerate(CLASSES):
+        outcome, logit = (y == code).astype(float), special.logit(p[:, code])
+        slope_fit = sm.Logit(outcome, sm.add_constant(logit)).fit(disp=0, tol=1e-12)
+        intercept_fit = sm.GLM(
+            outcome, np.ones((y.size, 1)), family=sm.families.Binomial(), offset=logit
+        ).fit(tol=1e-12)
+        ours = result.per_class[label]
+        assert ours.slope.value == pytest.approx(slope_fit.params[1], abs=1e-8)
+        assert (ours.slope.ci_low, ours.slope.ci_high) == pytest.approx(
+            tuple(slope_fit.conf_int(alpha=0.05)[1]), abs=1e-7
+        )
+        assert ours.intercept.value == pytest.approx(intercept_fit.params[0], abs=1e-8)
+        assert (ours.intercept.ci_low, ours.intercept.ci_high) == pytest.approx(
+            tuple(intercept_fit.conf_int(alpha=0.05)[0]), abs=1e-7
+        )
+        # The simulated model is overconfident: the data say so for every class.
+        assert ours.slope.ci_high < 1
+
+
+def test_multiclass_brier_matches_sklearn_with_a_normal_interval(probabilities):
+    y, p = probabilities
+    ours = multiclass.brier_score_loss(y, p)
+    assert ours.value == pytest.approx(skm.brier_score_loss(y, p, labels=range(4)), abs=1e-14)
+    losses = ((p - np.eye(4)[y]) ** 2).sum(axis=1)
+    low, high = DescrStatsW(losses).zconfint_mean(alpha=0.05)
+    assert (ours.ci_low, ours.ci_high) == pytest.approx((low, high), abs=1e-12)
+    assert multiclass.multiclass_calibration(y, p, CLASSES).brier == ours
+
+
+def test_multiclass_brier_of_two_classes_is_twice_the_binary_one(probabilities):
+    y, p = probabilities
+    two = np.column_stack([1 - p[:, 1], p[:, 1]])
+    binary = skm.brier_score_loss(y == 1, p[:, 1])
+    assert multiclass.brier_score_loss((y == 1).astype(int), two).value == pytest.approx(
+        2 * binary, abs=1e-14
+    )
+
+
+def test_a_class_without_reference_cases_has_undefined_intercept_and_slope(probabilities):
+    y, p = probabilities
+    y = np.where(y == 3, 0, y)
+    result = multiclass.multiclass_calibration(y, p, CLASSES)
+    absent = result.per_class["AVB"]
+    assert absent.slope.undefined_reason == "no positive cases"
+    assert absent.intercept.undefined_reason == "no positive cases"
+    assert absent.oe_ratio.undefined_reason == "no observed events"
+    assert absent.ece.value == pytest.approx(np.mean(p[:, 3]), abs=1e-12)  # observed is 0
+    assert result.classwise_ece.value is not None and result.brier.value is not None
+
+
+def test_no_cases_give_undefined_summaries():
+    result = multiclass.multiclass_calibration(
+        np.zeros(0, dtype=np.int64), np.zeros((0, 2)), ("a", "b")
+    )
+    assert result.classwise_ece.undefined_reason == "no cases"
+    assert result.brier.undefined_reason == "no cases"
+
+
+def test_calibration_does_not_depend_on_row_order(probabilities):
+    y, p = probabilities
+    perm = np.random.default_rng(1).permutation(y.size)
+    assert_plain_close(
+        multiclass.multiclass_calibration(y, p, CLASSES).to_dict(),
+        multiclass.multiclass_calibration(y[perm], p[perm], CLASSES).to_dict(),
+        rel=1e-9,
+        abs_=1e-12,
+    )

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from registry import audit, jobs, signing
 from registry.errors import NotFoundError, PermissionDeniedError
-from registry.models import AuditEvent, Job, OrganisationKind, Role
+from registry.models import AuditEvent, Job, OrganisationKind, Role, Task
 from registry.models.dossiers import Dossier
 from registry.services import dossiers
 from reports import dossier as renderer
@@ -359,3 +359,21 @@ def test_build_job_does_not_hold_the_sqlite_write_lock_while_rendering(tmp_path,
     finally:
         database.engine.dispose()
         db._current, storage._current, signing._current, jobs._runner, sealing._current = saved
+
+
+def test_multiclass_evaluation_draws_each_class_reliability_diagram(session):
+    from reports import document
+    from tests.registry.test_evaluations import RHYTHM_MAPPING, rhythm_csv, submit
+
+    maker, device = _maker_and_device()
+    device.task = Task.multiclass
+    evaluation = submit(session, maker, device, rhythm_csv(), **RHYTHM_MAPPING)
+    _, snapshot = dossiers.take_snapshot(session, maker, device.code)
+    (chart,) = [c for c in document.chart_specs(snapshot) if "calibration" in c["kind"]]
+    assert chart["kind"] == "class_calibration"
+    per_class = evaluation.results["calibration"]["per_class"]
+    assert chart["args"]["curves"] == [{"label": label, "bins": c["bins"]}
+                                       for label, c in per_class.items()]
+    svg = document.draw_charts({"sections": [{"blocks": [chart]}]})[chart["id"]]
+    # matplotlib writes each text as glyph paths after a comment holding the text.
+    assert svg.startswith("<svg") and all(f"<!-- {label} -->" in svg for label in per_class)

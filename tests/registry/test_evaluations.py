@@ -26,6 +26,7 @@ from registry.models import (
     ModelVersion,
     Role,
     Stage,
+    Task,
 )
 from registry.models.evaluations import Evaluation
 from registry.schemas import WaiverIn
@@ -50,6 +51,32 @@ def validation_csv(rows: int = 500, seed: int = 3, **extra) -> bytes:
         frame[name] = values[:rows] if isinstance(values, list) else values
     return frame.to_csv(index=False).encode()
 
+
+RHYTHMS = ("NSR", "AF", "AFL")
+
+
+def rhythm_csv(rows: int = 600, seed: int = 7) -> bytes:
+    """Calibrated class probabilities of three rhythms (the reference rhythm is drawn from
+    them), the most probable one as the prediction, with a sex subgroup and two sites."""
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet([0.5, 0.3, 0.3], rows)
+    truth = (rng.random(rows)[:, None] > p.cumsum(axis=1)[:, :-1]).sum(axis=1)
+    frame = pd.DataFrame({
+        "case": [f"r{i:04d}" for i in range(rows)],
+        "sex": rng.choice(["F", "M"], rows),
+        "centre": rng.choice(["Lyon", "Nantes"], rows),
+        "rhythm": np.array(RHYTHMS)[truth],
+        "predicted": np.array(RHYTHMS)[p.argmax(axis=1)],
+    })
+    for code, rhythm in enumerate(RHYTHMS):
+        frame[f"p_{rhythm}"] = np.round(p[:, code], 4)
+    return frame.to_csv(index=False).encode()
+
+
+#: Overrides of MAPPING for rhythm_csv, the class probabilities as a form sends them.
+RHYTHM_MAPPING = dict(label_column="rhythm", score_column=None, positive_label=None,
+                      threshold=None, prediction_column="predicted",
+                      class_score_columns="NSR=p_NSR, AF=p_AF, AFL=p_AFL")
 
 MAPPING = dict(dataset_kind="external", site="Lyon and Nantes", label_column="truth",
                score_column="p", positive_label="1", threshold=0.5, group_columns=["sex"],
@@ -234,6 +261,27 @@ def test_external_evaluation_satisfies_g4_1_to_g4_4(session, maker, device):
     evaluation = submit(session, maker, device, validation_csv(rows=600))
     assert evaluation.kpi_verdicts[0]["verdict"] == "met"
     assert {"G4.1", "G4.2", "G4.3", "G4.4"}.isdisjoint(_unmet(session, maker, device))
+
+
+def test_multiclass_class_probabilities_are_calibrated_and_satisfy_g4_4(session, maker):
+    device = factories.DeviceFactory(manufacturer_id=maker.organisation_id,
+                                     task=Task.multiclass, stage=Stage.S4_VALIDATION)
+    without = submit(session, maker, device, rhythm_csv(), **{**RHYTHM_MAPPING,
+                                                              "class_score_columns": {}})
+    assert without.results["calibration"] is None
+    assert "G4.4" in _unmet(session, maker, device)
+    data = rhythm_csv()
+    evaluation = submit(session, maker, device, data, **RHYTHM_MAPPING)
+    assert evaluation.status == "done", evaluation.error
+    direct = evaluate(pd.read_csv(io.BytesIO(data)), task="multiclass", columns={
+        "y_true": "rhythm", "y_pred": "predicted", "id": "case",
+        "class_scores": {r: f"p_{r}" for r in RHYTHMS}}, subgroup_columns=["sex"],
+        site_column="centre", **evaluations.DEFAULT_PARAMETERS)
+    stored = evaluation.results
+    assert stored["calibration"] == json.loads(json.dumps(direct.calibration.to_dict()))
+    assert sorted(stored["calibration"]["per_class"]) == sorted(RHYTHMS)
+    assert stored["metrics"]["multiclass_brier"] == direct.metrics["multiclass_brier"].to_dict()
+    assert "G4.4" not in _unmet(session, maker, device)
 
 
 def test_primary_kpi_not_met_with_confidence_keeps_g4_2(session, maker, device):

@@ -12,12 +12,12 @@ from click.testing import CliRunner
 from sqlmodel import select
 
 from registry import db, jobs, storage
-from registry.models import Role
+from registry.models import Role, Task, User
 from registry.models.evaluations import Evaluation
 from registry.schemas import TokenIn
 from registry.services import devices, organisations
 from tests import factories
-from tests.registry.test_evaluations import validation_csv
+from tests.registry.test_evaluations import rhythm_csv, validation_csv
 
 
 @pytest.fixture
@@ -66,6 +66,36 @@ def test_upload_is_queued_then_served_with_its_report(client, session, token_for
     assert [e["id"] for e in of_version] == [body["id"]]
     job = client.get(f"/api/v1/jobs/{body['job_id']}", headers=headers).get_json()
     assert job["status"] == "succeeded" and job["result"]["status"] == "done"
+
+
+def test_multiclass_calibration_is_served_by_the_api_and_the_version_page(client, session,
+                                                                        token_for):
+    headers, maker = token_for(Role.manufacturer)
+    device = factories.DeviceFactory(manufacturer_id=maker.organisation_id, task=Task.multiclass)
+    version = devices.candidate_version(session, device)
+    response = post(client, headers, device.code, version.id, rhythm_csv(), label_column="rhythm",
+                    score_column="", positive_label="", threshold="", prediction_column="predicted",
+                    class_score_columns="NSR=p_NSR, AF=p_AF, AFL=p_AFL",
+                    group_columns=["sex", "", "centre"])
+    assert response.status_code == 202, response.get_data(as_text=True)
+    # A list field takes every part sent under its name; a blank part is not sent.
+    assert response.get_json()["columns"]["groups"] == ["sex", "centre"]
+    assert response.get_json()["columns"]["class_scores"] == {
+        "NSR": "p_NSR", "AF": "p_AF", "AFL": "p_AFL"}
+    jobs.get_runner().wait(response.get_json()["job_id"])
+    results = client.get(response.headers["Location"], headers=headers).get_json()["results"]
+    assert sorted(results["calibration"]["per_class"]) == ["AF", "AFL", "NSR"]
+    assert results["metrics"]["classwise_ece"]["value"] == pytest.approx(sum(
+        c["ece"]["value"] for c in results["calibration"]["per_class"].values()) / 3)
+    # The version page: the per-class reliability chart and the table of each class's measures.
+    user = session.get(User, maker.user_id)
+    client.post("/login", data={"email": user.email, "password": factories.PASSWORD})
+    page = client.get(f"/devices/{device.code}/versions/{version.version}").get_data(as_text=True)
+    assert 'aria-label="Calibration by class: observed against predicted probability' in page
+    assert 'aria-label="Calibration by class"' in page
+    slope = results["calibration"]["per_class"]["AF"]["slope"]["value"]
+    assert "<td>AF</td>" in page and f"{slope:.4g}" in page
+    assert "Class probability columns (multiclass: label=column, ...)" in page
 
 
 def test_bad_file_is_a_422_problem_and_stores_nothing(client, session, token_for):

@@ -121,3 +121,21 @@ def test_incident_over_http_counts_down_and_other_hospitals_do_not_see_it(client
                             json={"status": "reported", "comment": "sent to ANSM"})
     assert reported.get_json()["status"] == "reported"
     assert reported.get_json()["overdue"] is False  # the clock stops once reported
+
+
+def test_overview_writes_the_last_batch_time_as_iso_8601(client, session, setup):
+    from datetime import datetime
+
+    from registry.schemas.monitoring import BatchIn, MonitoringConfigIn
+
+    dep = setup["deployment"].id
+    service.configure_monitoring(session, setup["maker"], dep, MonitoringConfigIn(
+        batch_schema=SCHEMA, reference_artifact_id=setup["reference"].id, rules=RULES))
+    batch = service.upload_batch(session, setup["hospital"], dep, io.BytesIO(csv_bytes(
+        make_frame(100, seed=2))), "batch.csv", BatchIn())
+    headers = bearer(session, setup["hospital"])
+    session.commit()
+    (row,) = client.get("/api/v1/monitoring/deployments", headers=headers).get_json()
+    # Flask alone would write an HTTP date ("Wed, 25 Nov 2026 ..."), which the document forbids.
+    sent = datetime.fromisoformat(row["last_batch_at"])
+    assert sent.replace(tzinfo=None) == batch.received_at.replace(tzinfo=None)
