@@ -47,7 +47,7 @@ def _brute_force_delong(y, s):
     return psi.mean(), v10.var(ddof=1) / len(pos) + v01.var(ddof=1) / len(neg)
 
 
-def test_auc_interval_is_delong_as_brute_force_pairs_with_ties():
+def test_auc_interval_is_delong_logit_as_brute_force_pairs_with_ties():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 300)
     s = np.round(rng.normal(y * 0.8, 1.0), 1)  # rounding creates many ties
@@ -55,12 +55,14 @@ def test_auc_interval_is_delong_as_brute_force_pairs_with_ties():
     ci = binary_performance(y, s, threshold=0.5, level=0.95).metric("auc")
     assert ci.value == pytest.approx(auc, abs=1e-12)
     assert ci.value == pytest.approx(roc_auc_score(y, s), abs=1e-12)
-    half = 1.959963984540054 * np.sqrt(variance)
+    # DeLong's variance on the logit scale (delta method), back-transformed.
+    half = 1.959963984540054 * np.sqrt(variance) / (auc * (1 - auc))
+    logit = np.log(auc / (1 - auc))
     assert (ci.lower, ci.upper) == (
-        pytest.approx(auc - half, abs=1e-9),
-        pytest.approx(auc + half, abs=1e-9),
+        pytest.approx(1 / (1 + np.exp(half - logit)), abs=1e-9),
+        pytest.approx(1 / (1 + np.exp(-half - logit)), abs=1e-9),
     )
-    assert ci.method == "delong"
+    assert ci.method == "delong-logit"
 
 
 def test_binary_performance_counts_match_masks():

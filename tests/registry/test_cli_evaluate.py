@@ -15,7 +15,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from registry.cli import main
 from tests.evaluation.test_compare import slow_paired_delong
-from tests.evaluation.test_intervals import textbook_delong_variance
+from tests.evaluation.test_intervals import logit_interval_by_hand, textbook_delong_variance
 
 Z95 = 1.959963984540054
 
@@ -83,9 +83,11 @@ def test_evaluate_json_metrics_match_sklearn_and_statsmodels(path, frame):
         assert set(metrics[name]) == {"estimate", "ci_low", "ci_high", "method"}, name
     auc = skm.roc_auc_score(y, p)
     assert metrics["auc"]["estimate"] == pytest.approx(auc, abs=1e-14)
-    half = Z95 * np.sqrt(textbook_delong_variance(y, p))
-    assert metrics["auc"]["ci_low"] == pytest.approx(auc - half, abs=1e-12)
-    assert metrics["auc"]["method"] == "delong"
+    low, high = logit_interval_by_hand(auc, textbook_delong_variance(y, p), 0.95)
+    assert (metrics["auc"]["ci_low"], metrics["auc"]["ci_high"]) == pytest.approx(
+        (low, high), abs=1e-12
+    )
+    assert metrics["auc"]["method"] == "delong-logit"
     assert metrics["brier"]["estimate"] == pytest.approx(skm.brier_score_loss(y, p), abs=1e-15)
     called = p >= 0.45
     tp, tn = int(np.sum(called & y)), int(np.sum(~called & ~y))

@@ -56,7 +56,7 @@ def test_upload_is_queued_then_served_with_its_report(client, session, token_for
     jobs.get_runner().wait(body["job_id"])
     detail = client.get(response.headers["Location"], headers=headers).get_json()
     assert detail["status"] == "done"
-    assert detail["results"]["metrics"]["auc"]["interval"]["method"] == "delong"
+    assert detail["results"]["metrics"]["auc"]["interval"]["method"] == "delong-logit"
     assert detail["kpi_verdicts"][0]["metric"] == "auc"
     listed = client.get(f"/api/v1/devices/{device.code}/evaluations", headers=headers)
     assert [e["id"] for e in listed.get_json()] == [body["id"]]
