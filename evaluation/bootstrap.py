@@ -213,6 +213,8 @@ def bca_bounds(
             "BCa interval undefined: every bootstrap value lies on one side of the estimate"
         )
     bias = special.ndtri(share_below)
+    # Sorted, the sums no longer depend on the order of the rows (to the last bit).
+    jackknife = np.sort(jackknife)
     deviations = jackknife.mean() - jackknife
     spread = np.sum(deviations**2)
     acceleration = 0.0 if spread == 0 else np.sum(deviations**3) / (6.0 * spread**1.5)

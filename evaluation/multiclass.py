@@ -100,7 +100,7 @@ def cohen_kappa_score(
     level: float = 0.95,
     n_resamples: int = 2000,
     seed: int = 0,
-    bootstrap_method: str = "percentile",
+    bootstrap_method: str = "bca",
 ) -> MetricResult:
     """Cohen's kappa (unweighted, linear or quadratic weights) with a bootstrap interval.
 
@@ -152,7 +152,7 @@ def macro_f1_score(
     level: float = 0.95,
     n_resamples: int = 2000,
     seed: int = 0,
-    bootstrap_method: str = "percentile",
+    bootstrap_method: str = "bca",
 ) -> MetricResult:
     """Macro-averaged F1 with a bootstrap interval (stratified by reference label).
 

@@ -41,7 +41,7 @@ LIBRARY_TASKS = {Task.binary: "binary", Task.risk: "binary", Task.multiclass: "m
 
 #: Arguments of ``evaluation.evaluate`` besides the data; stored with every evaluation.
 DEFAULT_PARAMETERS: dict[str, Any] = {
-    "level": 0.95, "interval_method": "wilson", "bootstrap_method": "percentile", "seed": 0,
+    "level": 0.95, "interval_method": "wilson", "bootstrap_method": "bca", "seed": 0,
     "n_resamples": 2000, "min_subgroup_n": 30, "n_bins": 10,
 }
 
