@@ -102,7 +102,7 @@ def _require_credentials() -> None:
         raise NotAuthenticatedError("sign in or send an API token (Authorization: Bearer ...)")
 
 
-def is_list_field(model: type[BaseModel], name: str) -> bool:
+def _is_list_field(model: type[BaseModel], name: str) -> bool:
     """Whether a form field takes every value sent under its name (a list) or just one."""
     field = model.model_fields.get(name)
     return field is not None and typing.get_origin(field.annotation) is list
@@ -116,7 +116,7 @@ def form_fields(model: type[BaseModel]) -> dict[str, Any]:
     for name, values in request.form.lists():
         sent = [v for v in values if v != ""]
         if sent:
-            fields[name] = sent if is_list_field(model, name) else sent[0]
+            fields[name] = sent if _is_list_field(model, name) else sent[0]
     return fields
 
 
