@@ -151,7 +151,8 @@ def test_job_evaluates_and_persists_what_the_library_computes(connection):
                                       "not_met" if interval.upper < 0.9 else "inconclusive")
         assert s.get(ModelVersion, version_id).evaluated_at is not None
         actions = [e.action for e in s.exec(select(AuditEvent).where(
-            AuditEvent.object_type == "evaluation", AuditEvent.object_id == str(evaluation_id)))]
+            AuditEvent.object_type == "evaluation", AuditEvent.object_id == str(evaluation_id))
+            .order_by(AuditEvent.seq))]
         assert actions == ["evaluation.submit", "evaluation.done"]
         assert audit.verify(s).ok
 

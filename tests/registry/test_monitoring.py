@@ -129,7 +129,8 @@ def test_acknowledge_then_resolve_with_comments_audited(session, world):
         alerts.acknowledge_alert(session, world["maker"], alert.id, "again")
     alerts.resolve_alert(session, world["maker"], alert.id, "new scanner protocol documented")
     events = session.exec(select(AuditEvent).where(AuditEvent.object_type == "monitoring_alert",
-                                                   AuditEvent.object_id == str(alert.id))).all()
+                                                   AuditEvent.object_id == str(alert.id))
+                          .order_by(AuditEvent.seq)).all()
     assert [e.action for e in events] == ["alert.raise", "alert.acknowledge", "alert.resolve"]
     assert events[2].reason == "new scanner protocol documented"
     # A later drifted batch opens a new alert instead of reviving the resolved one.

@@ -309,7 +309,7 @@ def test_question_and_answer_thread_is_kept(session, world):
         reviews.answer_question(session, factories.actor_for(Role.manufacturer), submission.id,
                                 question.id, AnswerIn(body="not mine"))
     assert [e.action for e in session.exec(select(AuditEvent).where(
-        AuditEvent.object_type == "review_submission")).all()] == [
+        AuditEvent.object_type == "review_submission").order_by(AuditEvent.seq)).all()] == [
         "review.submit", "review.question", "review.answer"]
 
 
