@@ -179,6 +179,12 @@ def _numeric(
     if pd.api.types.is_bool_dtype(raw):
         raw = raw.astype(float)
     values = pd.to_numeric(raw, errors="coerce")
+    array = values.to_numpy(dtype=float, na_value=np.nan)
+    # The usual column (numbers, all finite, in range) passes in one sweep; text and missing
+    # values are NaN here, so anything wrong falls through to the checks that explain it.
+    fine = ((array >= 0) & (array <= 1)) if unit_interval else np.isfinite(array)
+    if fine.all():
+        return array
     missing = raw.isna()
     text = values.isna() & ~missing
     found = False
@@ -196,7 +202,6 @@ def _numeric(
             f"column {name!r}: {_plural(int(missing.sum()), 'missing value')} "
             f"({_rows(frame.index[missing.to_numpy()])}); remove or impute them"
         )
-    array = values.to_numpy(dtype=float, na_value=np.nan)
     infinite = np.isinf(array)
     if infinite.any():
         found = True

@@ -12,8 +12,7 @@ import hashlib
 import os
 import tempfile
 import time
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -21,8 +20,6 @@ from typing import BinaryIO
 from registry.errors import InvalidInputError, PayloadTooLargeError
 
 CHUNK = 1024 * 1024
-#: Chunks read ahead of the hashing thread (bounds the memory a large upload holds).
-HASHING = 16
 
 
 @dataclass(frozen=True)
@@ -46,16 +43,11 @@ class ArtifactStore:
     def put(self, stream: BinaryIO) -> ArtifactRef:
         """Store ``stream``; refuse empty or oversized content without leaving a file behind."""
         self.root.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
         size = 0
         fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".upload-")
         tmp = Path(tmp_name)
         try:
-            # A second thread hashes while this one writes and waits for the disk (hashlib
-            # releases the GIL on large buffers): the hash of the last chunks overlaps the
-            # fsync instead of adding to it. At most HASHING chunks wait in memory.
-            with os.fdopen(fd, "wb") as out, ThreadPoolExecutor(1) as hasher:
-                hashing: deque[Future] = deque()
+            with os.fdopen(fd, "wb") as out:
                 while chunk := stream.read(CHUNK):
                     size += len(chunk)
                     if size > self.max_bytes:
@@ -63,17 +55,16 @@ class ArtifactStore:
                             f"file is larger than the limit of {self.max_bytes} bytes; "
                             "split it or ask an administrator to raise DMD_MAX_UPLOAD_BYTES"
                         )
-                    if len(hashing) == HASHING:
-                        hashing.popleft().result()
-                    hashing.append(hasher.submit(digest.update, chunk))
                     out.write(chunk)
                 out.flush()
-                os.fsync(out.fileno())
-                for pending in hashing:
-                    pending.result()
+                # Hash the written file back from the page cache while a second thread waits
+                # for the disk (both release the GIL): the hash costs no time beside the fsync.
+                with ThreadPoolExecutor(1) as syncer, tmp.open("rb") as written:
+                    syncing = syncer.submit(os.fsync, out.fileno())
+                    sha = hashlib.file_digest(written, "sha256").hexdigest()
+                    syncing.result()
             if size == 0:
                 raise InvalidInputError("file is empty; upload a file with content")
-            sha = digest.hexdigest()
             final = self.path_for(sha)
             if final.exists():
                 tmp.unlink()

@@ -83,19 +83,18 @@ def test_filename_is_sanitised(session, maker):
     assert "/" not in art.filename and "\n" not in art.filename
 
 
-WINDOW = storage.HASHING
-
-
-@pytest.mark.parametrize("chunks", [1, WINDOW - 1, WINDOW, 5 * WINDOW + 3])
-def test_content_hashed_on_the_side_matches_what_is_written(tmp_path, monkeypatch, chunks):
-    """Chunks are hashed on a second thread, at most HASHING ahead: the name is still the
-    SHA-256 of the bytes in the file, in their order, whatever the number of chunks."""
+@pytest.mark.parametrize("chunks", [1, 2, 40])
+def test_the_name_is_the_sha256_of_the_bytes_written(tmp_path, monkeypatch, chunks):
+    """The file is hashed as read back after writing it (beside the fsync): the name is the
+    SHA-256 of the content, whatever the number of chunks it was written in."""
     monkeypatch.setattr(storage, "CHUNK", 64)
     content = np.random.default_rng(chunks).bytes(64 * chunks - 5)
     store = storage.ArtifactStore(tmp_path, max_bytes=len(content))
     ref = store.put(io.BytesIO(content))
     assert ref.sha256 == hashlib.sha256(content).hexdigest() and ref.created
     assert ref.path.read_bytes() == content and ref.size_bytes == len(content)
+    assert store.put(io.BytesIO(content)) == storage.ArtifactRef(ref.sha256, len(content),
+                                                                 ref.path, created=False)
     with pytest.raises(PayloadTooLargeError):
         storage.ArtifactStore(tmp_path, max_bytes=len(content) - 1).put(io.BytesIO(content))
     assert blobs(tmp_path) == [ref.path]
