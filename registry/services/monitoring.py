@@ -14,7 +14,8 @@ from pathlib import PurePath
 from typing import Any, BinaryIO
 
 import pandas as pd
-from sqlalchemy import func
+from sqlalchemy import Select, func
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from monitoring.errors import MonitoringInputError
@@ -681,38 +682,84 @@ def get_status(session: Session, actor: Actor, code: str) -> dict[str, Any]:
 def deployments_overview(session: Session, actor: Actor, *, device: Device | None = None,
                          hospital_id: int | None = None) -> list[dict[str, Any]]:
     """One row per deployment the actor may read: configured or not, batches, last drift,
-    open alerts and incidents, and the device's post-market status."""
+    open alerts and incidents, and the device's post-market status.
+
+    A fixed number of statements however many deployments (one per kind of row, and per
+    IN_LIST_SIZE deployments): the overview lists every deployment of a manufacturer."""
+    from registry.services.devices import rows_in
+
+    shown = visible_deployments(session, actor, device=device, hospital_id=hospital_id)
+    if not shown:
+        return []
+    ids = [d.id for d in shown]
+    devices = {d.id: d for d in rows_in(session, select(Device), Device.id,
+                                        {d.device_id for d in shown})}
+    statuses = _statuses(session, sorted(devices))
+    versions = dict(rows_in(session, select(ModelVersion.id, ModelVersion.version),
+                            ModelVersion.id, {d.model_version_id for d in shown}))
+    hospitals = dict(rows_in(session, select(Organisation.id, Organisation.name),
+                             Organisation.id, {d.hospital_id for d in shown}))
+    configured = set(rows_in(session, select(MonitoringConfig.deployment_id),
+                             MonitoringConfig.deployment_id, ids))
+    batches = _count_by_deployment(session, MonitoringBatch, ids)
+    last = {row.deployment_id: row for row in rows_in(session, _latest_batches(),
+                                                      Deployment.id, ids)}
+    open_alerts = _count_by_deployment(session, MonitoringAlert, ids, MonitoringAlert.status.in_(
+        (AlertStatus.open, AlertStatus.acknowledged)))
+    open_incidents = _count_by_deployment(session, Incident, ids,
+                                          Incident.status != IncidentStatus.closed)
     rows = []
-    statuses: dict[int, str] = {}
-    for deployment in visible_deployments(session, actor, device=device,
-                                          hospital_id=hospital_id):
-        dev = session.get(Device, deployment.device_id)
-        if dev.id not in statuses:
-            statuses[dev.id] = postmarket_status(session, dev)["status"]
-        last = session.exec(select(MonitoringBatch).where(
-            MonitoringBatch.deployment_id == deployment.id).order_by(
-            MonitoringBatch.received_at.desc(), MonitoringBatch.id.desc()).limit(1)).first()
-        batches = session.exec(select(func.count()).select_from(MonitoringBatch).where(
-            MonitoringBatch.deployment_id == deployment.id)).one()
-        open_alerts = session.exec(select(func.count()).select_from(MonitoringAlert).where(
-            MonitoringAlert.deployment_id == deployment.id,
-            MonitoringAlert.status.in_((AlertStatus.open, AlertStatus.acknowledged)))).one()
-        open_incidents = session.exec(select(func.count()).select_from(Incident).where(
-            Incident.deployment_id == deployment.id,
-            Incident.status != IncidentStatus.closed)).one()
-        version = session.get(ModelVersion, deployment.model_version_id)
-        hospital = session.get(Organisation, deployment.hospital_id)
+    for deployment in shown:
+        dev, latest = devices[deployment.device_id], last.get(deployment.id)
         rows.append({
             "deployment_id": deployment.id, "device_code": dev.code, "device_name": dev.name,
-            "hospital_id": deployment.hospital_id, "hospital": hospital.name,
-            "site": deployment.site, "version": version.version,
-            "configured": config_of(session, deployment) is not None,
-            "status": statuses[dev.id], "batches": batches,
-            "last_batch_at": last.received_at if last else None,
-            "last_drift_share": last.drift_share if last else None,
-            "open_alerts": open_alerts, "open_incidents": open_incidents,
+            "hospital_id": deployment.hospital_id, "hospital": hospitals[deployment.hospital_id],
+            "site": deployment.site, "version": versions[deployment.model_version_id],
+            "configured": deployment.id in configured,
+            "status": statuses[dev.id]["status"], "batches": batches.get(deployment.id, 0),
+            "last_batch_at": latest.received_at if latest else None,
+            "last_drift_share": latest.drift_share if latest else None,
+            "open_alerts": open_alerts.get(deployment.id, 0),
+            "open_incidents": open_incidents.get(deployment.id, 0),
         })
     return rows
+
+
+def _count_by_deployment(session: Session, model, ids: list[int], *conditions) -> dict[int, int]:
+    """{deployment id: number of its ``model`` rows meeting ``conditions``} (absent for none)."""
+    from registry.services.devices import rows_in
+
+    query = select(model.deployment_id, func.count()).where(*conditions).group_by(
+        model.deployment_id)
+    return dict(rows_in(session, query, model.deployment_id, ids))
+
+
+def _latest_batches() -> Select:
+    """Each deployment's latest batch (received last; the higher id on a tie, as the time series
+    orders them): its deployment id, receipt time and drift share, one index probe each."""
+    later = aliased(MonitoringBatch)
+    latest_id = select(later.id).where(later.deployment_id == Deployment.id).order_by(
+        later.received_at.desc(), later.id.desc()).limit(1).correlate(Deployment)
+    return select(MonitoringBatch.deployment_id, MonitoringBatch.received_at,
+                  MonitoringBatch.drift_share).select_from(Deployment).join(
+        MonitoringBatch, MonitoringBatch.id == latest_id.scalar_subquery())
+
+
+def list_drift_shares(session: Session, actor: Actor) -> dict[int, list[tuple[Any, float]]]:
+    """{deployment id: (received_at, drift_share) of each analysed batch, in time order} for
+    every deployment the actor may read: the drift chart across sites, in one statement per
+    IN_LIST_SIZE deployments."""
+    from registry.services.devices import rows_in
+
+    found: dict[int, list] = {d.id: [] for d in visible_deployments(session, actor)}
+    query = select(MonitoringBatch.deployment_id, MonitoringBatch.received_at,
+                   MonitoringBatch.drift_share).where(
+        MonitoringBatch.drift_share.is_not(None)).order_by(
+        MonitoringBatch.deployment_id, MonitoringBatch.received_at, MonitoringBatch.id)
+    for deployment_id, received_at, share in rows_in(session, query,
+                                                     MonitoringBatch.deployment_id, found):
+        found[deployment_id].append((received_at, share))
+    return found
 
 
 # --- deployment-scoped tokens -----------------------------------------------------------------

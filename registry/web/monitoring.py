@@ -68,13 +68,13 @@ def _sites_chart(session, actor, rows: list[dict]):
 
     from registry.web.charts import chart
 
+    shares = service.list_drift_shares(session, actor)
     fig = go.Figure()
     for row in rows:
-        done = [b for b in service.list_batches(session, actor, row["deployment_id"])
-                if b.drift_share is not None]
+        done = shares.get(row["deployment_id"])
         if done:
-            fig.add_trace(go.Scatter(x=[b.received_at for b in done],
-                                     y=[b.drift_share for b in done], mode="lines+markers",
+            fig.add_trace(go.Scatter(x=[at for at, _ in done], y=[share for _, share in done],
+                                     mode="lines+markers",
                                      name=f"{row['device_code']} · {row['site']}"))
     if not fig.data:
         return None
