@@ -233,3 +233,14 @@ def test_overview_of_no_deployment_is_empty(session):
     reader = factories.actor_for(Role.hospital)
     assert service.deployments_overview(session, reader) == []
     assert service.list_drift_shares(session, reader) == {}
+
+
+def test_overview_matches_across_several_in_lists(session, estate, monkeypatch):
+    """Past IN_LIST_SIZE deployments the ids go in several statements; rows stay the same."""
+    monkeypatch.setattr(devices, "IN_LIST_SIZE", 2)
+    for reader in ("admin", "maker", "first hospital"):
+        actor = estate["readers"][reader]
+        assert _read(session, service.deployments_overview, actor) \
+            == _read(session, slow_overview, actor)
+        assert _read(session, service.list_drift_shares, actor) \
+            == _read(session, slow_drift_shares, actor)
