@@ -9,7 +9,9 @@ share), an open alert and an open incident, then asks ``GET /monitoring`` (the w
 its drift chart across sites) and ``GET /api/v1/monitoring/deployments`` as the hospital: the
 SQL statements of one request, and its time (best of 5). The smallest size is the baseline: the
 statements must not grow with the number of deployments (the script exits non-zero when they
-do); the time ratio is printed, since the rows shown still grow with it.
+do); the time ratio is printed, since the rows shown still grow with it. Reading deployment by
+deployment, as before #11, measured 68 -> 2210 statements (web) and 49 -> 1606 (API), 351 and
+222 ms at 200; batched: 22 and 16 statements at both sizes, 87-109 ms and 32-41 ms at 200.
 """
 
 from __future__ import annotations
