@@ -253,6 +253,20 @@ def _method_and_caveats(tracker: Any) -> tuple[str, list[str]]:
     return method, caveats
 
 
+def _rows(reader: csv.DictReader):
+    """(line number, row) pairs; a malformed line is an input error that names it (the
+    DictReader's own line_num is only updated after a successful read)."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            raise MonitoringInputError(
+                [f"line {reader.reader.line_num}: not valid CSV ({err})"]) from None
+        yield reader.line_num, row
+
+
 def parse_codecarbon_csv(data: bytes | str) -> list[EnergyRecord]:
     """Read a CodeCarbon ``emissions.csv`` into energy records.
 
@@ -297,8 +311,15 @@ def parse_codecarbon_csv(data: bytes | str) -> list[EnergyRecord]:
     if not data.strip():
         raise MonitoringInputError(["the file is empty: expected a header and at least one row"])
 
-    reader = csv.DictReader(io.StringIO(data))
-    header = [name.strip() for name in (reader.fieldnames or [])]
+    # newline="": the csv module reads \r, \n and \r\n line ends itself, and a lone \r inside
+    # a quoted field stays data instead of crashing the reader.
+    reader = csv.DictReader(io.StringIO(data, newline=""))
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as err:
+        raise MonitoringInputError(
+            [f"line {reader.reader.line_num}: not valid CSV ({err})"]) from None
+    header = [name.strip() for name in (fieldnames or [])]
     reader.fieldnames = header
     missing = [c for c in REQUIRED_CSV_COLUMNS if c not in header]
     if missing:
@@ -312,7 +333,7 @@ def parse_codecarbon_csv(data: bytes | str) -> list[EnergyRecord]:
 
     problems: list[str] = []
     records: list[EnergyRecord] = []
-    for line, row in enumerate(reader, start=2):
+    for line, row in _rows(reader):
         if None in row:
             problems.append(f"line {line}: more values than header columns")
             continue

@@ -79,6 +79,22 @@ def test_parse_codecarbon_csv_names_missing_columns():
     )
 
 
+def test_parse_codecarbon_csv_reads_old_mac_line_ends():
+    rows = ("2025-04-01T10:00:00,train,3600.5,1.2,21.5,15.0,5.0,1.5,FRA,machine",
+            "2025-04-02T10:00:00,infer,10,0.0001,0.002,0.0015,,0.0005,FRA,process")
+    crlf = parse_codecarbon_csv("\r\n".join((HEADER, *rows)))
+    assert parse_codecarbon_csv("\r".join((HEADER, *rows))) == crlf
+    assert [r.energy_kwh for r in crlf] == [21.5, 0.002]
+
+
+def test_parse_codecarbon_csv_names_the_line_the_csv_reader_refuses():
+    # A field longer than the csv module's limit (what a binary file read as text gives).
+    huge = "2025-04-01T10:00:00,a,1,2,3,4,5,6,FRA," + "x" * 200_000 + "\n"
+    with pytest.raises(MonitoringInputError) as caught:
+        parse_codecarbon_csv(HEADER + "\n" + huge)
+    assert caught.value.problems[0].startswith("line 2: not valid CSV (field larger than")
+
+
 def test_parse_codecarbon_csv_lists_every_bad_value():
     text = (
         HEADER + "\n"
