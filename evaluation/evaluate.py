@@ -18,6 +18,7 @@ from evaluation.kpi import KpiSpec, KpiVerdict, judge_kpi, resolve_metric
 from evaluation.multiclass import ConfusionMatrix, MulticlassCalibrationResult
 from evaluation.regression import BlandAltman
 from evaluation.results import Curve, MetricResult, PlainData
+from evaluation.sample_size import insufficient_reason
 from evaluation.sites import SiteAnalysis, analyse_sites, logit_proportion
 from evaluation.subgroups import GroupMetrics, SubgroupColumn, analyse_subgroups
 from evaluation.validation import Columns, ValidatedData, check_parameters, validate_frame
@@ -275,7 +276,9 @@ def evaluate(
     n_resamples : int, default 2000
         Bootstrap resamples.
     min_subgroup_n : int, default 30
-        Subgroup size rule (G4.3).
+        Minimum sample to conclude on (G4.3, :mod:`evaluation.sample_size`): a subgroup level
+        below it is "insufficient data", and KPI verdicts on an overall population below it
+        are ``inconclusive`` (binary: that many positive and negative cases; else cases).
     n_bins : int, default 10
         Quantile bins of each reliability curve.
 
@@ -395,8 +398,22 @@ def evaluate(
     else:
         counts = {}
         ba = regression.bland_altman(data.y_true, data.y_pred, level=level)
+    # The subgroup size rule applies to the whole population too: below it no KPI is concluded.
+    positives = int(np.count_nonzero(data.y_true)) if task == "binary" else None
+    too_small = insufficient_reason(task, data.n, positives, min_subgroup_n)
+    if task == "binary" and min_subgroup_n < binary.AUC_MIN_CLASS_SIZE:
+        notes.append(
+            f"min_subgroup_n={min_subgroup_n} is below {binary.AUC_MIN_CLASS_SIZE}: KPIs and "
+            "subgroups are concluded on samples where an AUC interval may not keep its coverage "
+            "(such an AUC says so in its note)"
+        )
     kpi_verdicts = tuple(
-        judge_kpi(spec, resolve_metric(spec, overall.metrics, overall.per_class)) for spec in kpis
+        judge_kpi(
+            spec,
+            resolve_metric(spec, overall.metrics, overall.per_class),
+            insufficient=too_small,
+        )
+        for spec in kpis
     )
     subgroups = analyse_subgroups(
         data.groups,
