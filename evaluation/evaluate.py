@@ -19,7 +19,7 @@ from evaluation.multiclass import ConfusionMatrix, MulticlassCalibrationResult
 from evaluation.regression import BlandAltman
 from evaluation.results import Curve, MetricResult, PlainData
 from evaluation.sample_size import insufficient_reason
-from evaluation.sites import SiteAnalysis, analyse_sites, logit_proportion
+from evaluation.sites import SiteAnalysis, analyse_sites, logit_auc, logit_proportion
 from evaluation.subgroups import GroupMetrics, SubgroupColumn, analyse_subgroups
 from evaluation.validation import Columns, ValidatedData, check_parameters, validate_frame
 
@@ -191,8 +191,10 @@ def _pooling_inputs(data: ValidatedData, mask: np.ndarray, o: _Options) -> dict:
         s = data.y_score[mask]
         inputs: dict = {"auc": None, "sensitivity": None, "specificity": None}
         if y.any() and not y.all():
+            # On the logit scale, as the DeLong-logit interval of a single AUC.
             p = placement_values(y, s)
-            inputs["auc"] = (p.auc, p.variance, "identity")
+            logit = logit_auc(p.auc, p.variance)
+            inputs["auc"] = logit if isinstance(logit, str) else (*logit, "logit")
             called = s >= o.threshold
             inputs["sensitivity"] = (
                 *logit_proportion(int(np.sum(called & y)), int(y.sum())),
