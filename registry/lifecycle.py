@@ -259,11 +259,22 @@ def _subgroup_analysis(ctx: GateContext) -> str | None:
     return "; ".join(problems) or None
 
 
+#: What an upload needs for the evaluation to compute calibration, per probabilistic task
+#: (ordinal tasks are evaluated as multiclass: registry/services/evaluations.py LIBRARY_TASKS).
+CALIBRATION_INPUT = {
+    Task.binary: "the score column as probabilities",
+    Task.risk: "the score column as probabilities",
+    Task.multiclass: "a probability column for every class (class probability columns)",
+    Task.ordinal: "a probability column for every class (class probability columns)",
+}
+
+
 def _calibration_reported(ctx: GateContext) -> str | None:
     if any(e.get("calibrated") for e in _evaluations(ctx)):
         return None
-    return ("no calibration computed: upload the scores as probabilities "
-            "(binary or risk tasks), or a reviewer may accept another calibration report")
+    task = ctx.device.get("task")
+    return (f"no calibration computed: upload {CALIBRATION_INPUT[task]} ({task} task), or a "
+            "reviewer may accept another calibration report")
 
 
 def _pccp(ctx: GateContext) -> str | None:

@@ -176,6 +176,21 @@ def test_record_item_unmet(item_id, overrides, words):
     assert words in unmet[0].detail
 
 
+@pytest.mark.parametrize("task, upload", [
+    ("binary", "the score column as probabilities"),
+    ("risk", "the score column as probabilities"),
+    ("multiclass", "a probability column for every class (class probability columns)"),
+    ("ordinal", "a probability column for every class (class probability columns)"),
+])
+def test_calibration_hint_names_what_calibrates_the_task(task, upload):
+    ctx = full_context(device={**COMPLETE_DEVICE, "task": task},
+                       **_only({**EXTERNAL, "calibrated": False}))
+    unmet = unmet_requirements(Stage.S4_VALIDATION, ctx)
+    assert [(u.id, u.detail) for u in unmet] == [("G4.4", (
+        f"no calibration computed: upload {upload} ({task} task), or a reviewer may accept "
+        "another calibration report"))]
+
+
 def test_every_record_item_has_a_failing_case():
     record_items = {i.id for i in GATE_ITEMS if i.check is not None}
     assert record_items == {c[0] for c in RECORD_CASES}
