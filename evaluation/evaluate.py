@@ -271,8 +271,10 @@ def evaluate(
     interval_method : {"wilson", "clopper-pearson"}
         Interval for proportions.
     bootstrap_method : {"bca", "percentile"}, default "bca"
-        Interval for bootstrap metrics (kappa, macro F1, multiclass AUCs). BCa by default: at 30
-        cases of a class it covers 95%, the percentile interval 93% (``bench/coverage.py``).
+        Interval for the bootstrap metrics kappa and macro F1. BCa by default: at 30 cases of a
+        class it covers 95%, the percentile interval 93% (``bench/coverage.py``). The macro and
+        weighted one-vs-rest AUCs always get a percentile interval (their statistic has no
+        jackknife, which BCa needs).
     seed : int, default 0
         Seed of every bootstrap.
     n_resamples : int, default 2000
