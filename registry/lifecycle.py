@@ -229,7 +229,8 @@ def _kpis_met(ctx: GateContext) -> str | None:
                 problems.append(f"primary KPI {target}: not met (its 95% CI lies below it)")
             elif not any(v["verdict"] == "met" for v in verdicts):
                 problems.append(f"primary KPI {target}: not met with confidence (the 95% CI "
-                                "crosses the threshold; more cases are needed)")
+                                "crosses the threshold, or the cases are fewer than the "
+                                "minimum to conclude; more cases are needed)")
         elif not all(v.get("point_estimate_meets") for v in verdicts):
             problems.append(f"secondary KPI {target}: the point estimate misses it; a reviewer "
                             "may accept a justification (waiver)")

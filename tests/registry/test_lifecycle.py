@@ -141,6 +141,9 @@ RECORD_CASES = [
     ("G4.2", _only({**EXTERNAL, "kpi_verdicts": [
         {"kpi_id": 7, "verdict": "inconclusive", "point_estimate_meets": True}]}),
      "not met with confidence"),
+    ("G4.2", _only({**EXTERNAL, "kpi_verdicts": [
+        {"kpi_id": 7, "verdict": "inconclusive", "point_estimate_meets": True}]}),
+     "or the cases are fewer than the minimum to conclude"),
     ("G4.2", _only({**EXTERNAL, "kpi_verdicts": []}), "not evaluated on external data"),
     ("G4.3", _only({**EXTERNAL, "subgroup_gaps": {}}), "'sex'"),
     ("G4.3", _only({**EXTERNAL, "subgroup_gaps": {"sex": {"auc": 0.08}}}),
