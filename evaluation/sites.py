@@ -90,7 +90,7 @@ def pool_estimates(
 
     Examples
     --------
-    >>> r = pool_estimates([0.80, 0.90], [0.001, 0.001], metric="auc", sites=["A", "B"])
+    >>> r = pool_estimates([0.80, 0.90], [0.001, 0.001], metric="mae", sites=["A", "B"])
     >>> round(r.fixed.estimate, 4), round(r.q, 4), round(r.i_squared, 4)
     (0.85, 5.0, 0.8)
     """
