@@ -26,7 +26,17 @@ class. Below that, :func:`evaluation.binary.roc_auc_score` flags the AUC "insuff
 library claims no coverage there: those rows are printed with no target. The proportion
 intervals are judged in every scenario they run in.
 
-Figures of the last run at AUC 0.80 (DeLong-logit, percentile, BCa; * = target missed):
+How the percentile bootstrap is judged: like every other method, as long as the library still
+reports it without being asked. BCa is ``evaluate``'s default for kappa and macro F1, but the
+multiclass one-vs-rest AUCs (:func:`evaluation.multiclass.ovr_auc_score`) have no jackknife and
+so always get a percentile interval: a percentile miss is then a miss of what a reviewer reads,
+and fails the run. The script asks the library (:func:`percentile_use`) rather than assuming;
+once nothing reports percentile by default, its rows print "reported, not the default" with the
+target it would have missed, and no longer fail the run. Judging it only at large n would have
+hidden exactly the small samples where the multiclass AUC intervals are too narrow.
+
+Figures of the last run at AUC 0.80 (DeLong-logit, percentile, BCa; * = target missed; exit
+status 1, from the two percentile misses, judged because the multiclass AUCs use it):
 2 cases 94.7, 67.8, 73.1 and 10 cases 91.0, 88.3, 90.0 (no target); 15 + 15: 96.4, 92.4, 95.9
 (no target); 30 + 30: 95.4, 93.1*, 95.4; 30 cases: 93.7, 93.0*, 93.6; 50 cases: 94.9, 93.9,
 94.4; 500 + 500: 94.5, 94.3, 94.4. Before the logit scale, DeLong's Wald interval covered
@@ -47,12 +57,14 @@ AUC. The proportion intervals meet their targets in every scenario.
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 import time
 
 import numpy as np
 from scipy import special, stats
 
+from evaluation import evaluate, multiclass
 from evaluation.binary import AUC_MIN_CLASS_SIZE, auc_size_caveat
 from evaluation.bootstrap import (
     auc_statistic,
@@ -127,6 +139,19 @@ def auc_coverage(n: int, cases: int, true_auc: float, rng: np.random.Generator) 
     return result
 
 
+def percentile_use() -> str | None:
+    """Where the library reports a percentile bootstrap interval by default, or ``None``."""
+    uses = []
+    if inspect.signature(evaluate).parameters["bootstrap_method"].default == "percentile":
+        uses.append("evaluate's default bootstrap")
+    y = np.repeat(np.arange(3), 4)
+    scores = np.eye(3)[y] * 0.5 + 0.5 / 3
+    auc = multiclass.ovr_auc_score(y, scores, ("a", "b", "c"), n_resamples=20)
+    if auc.interval.method.startswith("bootstrap-percentile"):
+        uses.append("multiclass one-vs-rest AUCs")
+    return " and ".join(uses) or None
+
+
 def judge(name: str, coverage: float, exact: float | None) -> tuple[bool, str]:
     if name == "clopper-pearson":
         # Guaranteed >= 95% for every p: judged on the exact coverage, since a simulated
@@ -140,6 +165,7 @@ def main() -> int:
     parser.add_argument("--auc", type=float, default=TRUE_AUC, help="true AUC of the scores")
     true_auc = parser.parse_args().auc
     rng = np.random.default_rng(2026)
+    percentile = percentile_use()
     start = time.perf_counter()
     se = np.sqrt(LEVEL * (1 - LEVEL) / DATASETS)
     print(
@@ -148,6 +174,11 @@ def main() -> int:
         f"{true_auc}, bootstrap {RESAMPLES} stratified resamples per data set; AUC intervals "
         f"judged from {AUC_MIN_CLASS_SIZE} cases of each class (below, the library flags the "
         "AUC as insufficient data)"
+    )
+    print(
+        f"bootstrap percentile: judged, the library reports it for {percentile}"
+        if percentile
+        else "bootstrap percentile: reported, not the default (opt-in); its misses do not fail"
     )
     missed = []
     for n, prevalence, with_proportions in SCENARIOS:
@@ -175,6 +206,9 @@ def main() -> int:
             else:
                 ok, target = judge(name, coverage, exact.get(name))
             status = "" if ok else "  MISSED"
+            if name == "bootstrap percentile" and not percentile:
+                status = "  reported, not the default" + ("" if ok else " (would miss)")
+                ok = True
             print(
                 f"  {name:<21} coverage {coverage:6.2%}  target {target}{status}{note}",
                 flush=True,

@@ -20,6 +20,7 @@ from evaluation.intervals import (
     proportion_interval,
 )
 from evaluation.results import Curve, MetricResult, PlainData
+from evaluation.sample_size import MIN_CASES, insufficient_reason
 
 THRESHOLD_METRICS = (
     "sensitivity",
@@ -67,9 +68,8 @@ def confusion_counts(
 
 
 #: Fewer cases than this in either class and an AUC is flagged as too few to conclude: the
-#: subgroup rule's default (lifecycle G4.3), and the size below which ``bench/coverage.py``
-#: finds AUC intervals straying from their nominal coverage.
-AUC_MIN_CLASS_SIZE = 30
+#: minimum of :mod:`evaluation.sample_size` (lifecycle G4.3).
+AUC_MIN_CLASS_SIZE = MIN_CASES
 
 
 def auc_size_caveat(positives: int, negatives: int) -> str | None:
@@ -82,13 +82,10 @@ def auc_size_caveat(positives: int, negatives: int) -> str | None:
     >>> auc_size_caveat(30, 30) is None
     True
     """  # noqa: E501
-    if min(positives, negatives) >= AUC_MIN_CLASS_SIZE:
+    reason = insufficient_reason("binary", positives + negatives, positives, AUC_MIN_CLASS_SIZE)
+    if reason is None:
         return None
-    return (
-        f"insufficient data: {positives} positive and {negatives} negative cases; at least "
-        f"{AUC_MIN_CLASS_SIZE} of each are needed to conclude, and below that the interval's "
-        "coverage is not assured"
-    )
+    return f"insufficient data: {reason}, and below that the interval's coverage is not assured"
 
 
 def roc_auc_score(y_true: np.ndarray, y_score: np.ndarray, *, level: float = 0.95) -> MetricResult:

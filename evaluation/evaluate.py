@@ -18,7 +18,8 @@ from evaluation.kpi import KpiSpec, KpiVerdict, judge_kpi, resolve_metric
 from evaluation.multiclass import ConfusionMatrix, MulticlassCalibrationResult
 from evaluation.regression import BlandAltman
 from evaluation.results import Curve, MetricResult, PlainData
-from evaluation.sites import SiteAnalysis, analyse_sites, logit_proportion
+from evaluation.sample_size import insufficient_reason
+from evaluation.sites import SiteAnalysis, analyse_sites, logit_auc, logit_proportion
 from evaluation.subgroups import GroupMetrics, SubgroupColumn, analyse_subgroups
 from evaluation.validation import Columns, ValidatedData, check_parameters, validate_frame
 
@@ -190,8 +191,10 @@ def _pooling_inputs(data: ValidatedData, mask: np.ndarray, o: _Options) -> dict:
         s = data.y_score[mask]
         inputs: dict = {"auc": None, "sensitivity": None, "specificity": None}
         if y.any() and not y.all():
+            # On the logit scale, as the DeLong-logit interval of a single AUC.
             p = placement_values(y, s)
-            inputs["auc"] = (p.auc, p.variance, "identity")
+            logit = logit_auc(p.auc, p.variance)
+            inputs["auc"] = logit if isinstance(logit, str) else (*logit, "logit")
             called = s >= o.threshold
             inputs["sensitivity"] = (
                 *logit_proportion(int(np.sum(called & y)), int(y.sum())),
@@ -268,14 +271,18 @@ def evaluate(
     interval_method : {"wilson", "clopper-pearson"}
         Interval for proportions.
     bootstrap_method : {"bca", "percentile"}, default "bca"
-        Interval for bootstrap metrics (kappa, macro F1, multiclass AUCs). BCa by default: at 30
-        cases of a class it covers 95%, the percentile interval 93% (``bench/coverage.py``).
+        Interval for the bootstrap metrics kappa and macro F1. BCa by default: at 30 cases of a
+        class it covers 95%, the percentile interval 93% (``bench/coverage.py``). The macro and
+        weighted one-vs-rest AUCs always get a percentile interval (their statistic has no
+        jackknife, which BCa needs).
     seed : int, default 0
         Seed of every bootstrap.
     n_resamples : int, default 2000
         Bootstrap resamples.
     min_subgroup_n : int, default 30
-        Subgroup size rule (G4.3).
+        Minimum sample to conclude on (G4.3, :mod:`evaluation.sample_size`): a subgroup level
+        below it is "insufficient data", and KPI verdicts on an overall population below it
+        are ``inconclusive`` (binary: that many positive and negative cases; else cases).
     n_bins : int, default 10
         Quantile bins of each reliability curve.
 
@@ -395,8 +402,22 @@ def evaluate(
     else:
         counts = {}
         ba = regression.bland_altman(data.y_true, data.y_pred, level=level)
+    # The subgroup size rule applies to the whole population too: below it no KPI is concluded.
+    positives = int(np.count_nonzero(data.y_true)) if task == "binary" else None
+    too_small = insufficient_reason(task, data.n, positives, min_subgroup_n)
+    if task == "binary" and min_subgroup_n < binary.AUC_MIN_CLASS_SIZE:
+        notes.append(
+            f"min_subgroup_n={min_subgroup_n} is below {binary.AUC_MIN_CLASS_SIZE}: KPIs and "
+            "subgroups are concluded on samples where an AUC interval may not keep its coverage "
+            "(such an AUC says so in its note)"
+        )
     kpi_verdicts = tuple(
-        judge_kpi(spec, resolve_metric(spec, overall.metrics, overall.per_class)) for spec in kpis
+        judge_kpi(
+            spec,
+            resolve_metric(spec, overall.metrics, overall.per_class),
+            insufficient=too_small,
+        )
+        for spec in kpis
     )
     subgroups = analyse_subgroups(
         data.groups,

@@ -1,7 +1,9 @@
 """KPIs declared at scoping and their verdicts, decided on the confidence interval.
 
 A verdict is ``met`` only when the whole interval satisfies the KPI, ``not_met`` when the
-whole interval violates it, and ``inconclusive`` otherwise (lifecycle gate G4.2).
+whole interval violates it, and ``inconclusive`` otherwise (lifecycle gate G4.2). A population
+below the minimum sample (:mod:`evaluation.sample_size`, the subgroup rule of G4.3) is
+``inconclusive`` whatever its interval says.
 """
 
 from __future__ import annotations
@@ -125,19 +127,25 @@ def _satisfies(spec: KpiSpec, value: float) -> bool:
     return spec.low <= value <= spec.high
 
 
-def judge_kpi(spec: KpiSpec, result: MetricResult | None) -> KpiVerdict:
+def judge_kpi(
+    spec: KpiSpec, result: MetricResult | None, *, insufficient: str | None = None
+) -> KpiVerdict:
     """Decide a KPI from its metric's confidence interval.
 
     Rules: for ``>=``, met when the lower bound is >= the threshold and not met when the upper
     bound is below it; for ``<=``, met when the upper bound is <= the threshold and not met
     when the lower bound is above it; for ``between``, met when the whole interval lies inside
-    [low, high] and not met when it lies wholly outside. Anything else, and any undefined
-    metric or missing interval, is inconclusive.
+    [low, high] and not met when it lies wholly outside. Anything else, any undefined metric
+    or missing interval, and any population too small to conclude on, is inconclusive.
 
     Parameters
     ----------
     spec : KpiSpec
     result : MetricResult or None
+    insufficient : str or None
+        Why the population the metric was computed on is below the minimum sample, from
+        :func:`evaluation.sample_size.insufficient_reason`; the verdict is then
+        ``inconclusive`` and the rule gives the reason and the numbers.
 
     Returns
     -------
@@ -152,6 +160,10 @@ def judge_kpi(spec: KpiSpec, result: MetricResult | None) -> KpiVerdict:
     'met'
     >>> print(v.rule)
     met: auc >= 0.9 requires the lower bound of the 95% interval to be >= 0.9; it is 0.91 (estimate 0.93, 95% CI 0.91-0.95, delong).
+    >>> print(judge_kpi(KpiSpec("auc", ">=", threshold=0.90), r,
+    ...                 insufficient="15 positive and 485 negative cases; at least 30 of each "
+    ...                              "are needed to conclude").rule)
+    inconclusive: auc >= 0.9 is not judged on insufficient data: 15 positive and 485 negative cases; at least 30 of each are needed to conclude (estimate 0.93, 95% CI 0.91-0.95, delong).
     """  # noqa: E501
     if result is None or result.value is None:
         reason = "it was not computed" if result is None else result.undefined_reason
@@ -163,6 +175,15 @@ def judge_kpi(spec: KpiSpec, result: MetricResult | None) -> KpiVerdict:
             None,
         )
     meets = _satisfies(spec, result.value)
+    if insufficient is not None:
+        return KpiVerdict(
+            spec,
+            result,
+            "inconclusive",
+            f"inconclusive: {spec.target} is not judged on insufficient data: {insufficient} "
+            f"{_numbers(result)}.",
+            meets,
+        )
     if result.interval is None:
         return KpiVerdict(
             spec,
@@ -174,7 +195,6 @@ def judge_kpi(spec: KpiSpec, result: MetricResult | None) -> KpiVerdict:
         )
     iv = result.interval
     pct = f"{iv.level * 100:g}%"
-    numbers = f"(estimate {iv.estimate:.4g}, {pct} CI {iv.lower:.4g}-{iv.upper:.4g}, {iv.method})"
     if spec.comparator == ">=":
         verdict = (
             "met"
@@ -203,7 +223,15 @@ def judge_kpi(spec: KpiSpec, result: MetricResult | None) -> KpiVerdict:
             f"{spec.target} requires the whole {pct} interval inside [{spec.low:g}, "
             f"{spec.high:g}]; it is [{iv.lower:.4g}, {iv.upper:.4g}]"
         )
-    return KpiVerdict(spec, result, verdict, f"{verdict}: {rule} {numbers}.", meets)
+    return KpiVerdict(spec, result, verdict, f"{verdict}: {rule} {_numbers(result)}.", meets)
+
+
+def _numbers(result: MetricResult) -> str:
+    iv = result.interval
+    if iv is None:
+        return f"(estimate {result.value:.4g}, no interval)"
+    pct = f"{iv.level * 100:g}%"
+    return f"(estimate {iv.estimate:.4g}, {pct} CI {iv.lower:.4g}-{iv.upper:.4g}, {iv.method})"
 
 
 def resolve_metric(
@@ -225,7 +253,7 @@ def resolve_metric(
     -------
     MetricResult or None
         ``None`` when no such metric was computed. An alias returns the result renamed to the
-        KPI's metric, with the equivalence in its note.
+        KPI's metric, with the equivalence in its note (followed by the source's own note).
 
     Examples
     --------
@@ -238,7 +266,8 @@ def resolve_metric(
     result = source.get(name)
     if result is None or why is None:
         return result
-    note = f"computed as {name!r}: {why}"
+    # Keep the source's own caveat (an AUC's insufficient-data note, say) after the alias.
+    note = "; ".join(filter(None, [f"computed as {name!r}: {why}", result.note]))
     return MetricResult(
         spec.metric, result.value, result.interval, result.n, result.undefined_reason, note
     )

@@ -90,7 +90,7 @@ def pool_estimates(
 
     Examples
     --------
-    >>> r = pool_estimates([0.80, 0.90], [0.001, 0.001], metric="auc", sites=["A", "B"])
+    >>> r = pool_estimates([0.80, 0.90], [0.001, 0.001], metric="mae", sites=["A", "B"])
     >>> round(r.fixed.estimate, 4), round(r.q, 4), round(r.i_squared, 4)
     (0.85, 5.0, 0.8)
     """
@@ -132,6 +132,31 @@ def pool_estimates(
         i_squared=0.0 if q <= 0 else max(0.0, (q - df) / q),
         tau_squared=float(tau2),
     )
+
+
+def logit_auc(auc: float, variance: float) -> tuple[float, float] | str:
+    """Logit of an AUC and its delta-method variance ``variance / (auc (1 - auc))**2``.
+
+    The scale of the DeLong-logit interval of a single AUC
+    (:func:`evaluation.intervals.delong_interval`): pooled there, the AUCs are skewed and
+    bounded no more, and the pooled interval stays inside (0, 1).
+
+    Returns
+    -------
+    tuple of float, or str
+        ``(logit, variance)``; at an AUC of 0 or 1 the logit is infinite and the site cannot
+        enter the pooling: the reason, as a sentence.
+
+    Examples
+    --------
+    >>> [round(x, 4) for x in logit_auc(0.8, 0.0016)]
+    [1.3863, 0.0625]
+    >>> logit_auc(1.0, 0.0)
+    'AUC 1 (perfect separation) has no logit'
+    """
+    if auc in (0.0, 1.0):
+        return f"AUC {auc:g} (perfect separation) has no logit"
+    return float(special.logit(auc)), float(variance / (auc * (1.0 - auc)) ** 2)
 
 
 def logit_proportion(successes: int, trials: int) -> tuple[float, float]:
@@ -187,8 +212,9 @@ def analyse_sites(
     compute : callable
         ``compute(mask) -> {metric: MetricResult}`` for one site's rows.
     pooling_inputs : callable
-        ``pooling_inputs(mask) -> {metric: (estimate, variance, scale) or None}`` on the
-        pooling scale (``"identity"`` or ``"logit"``); ``None`` when the site cannot enter.
+        ``pooling_inputs(mask) -> {metric: (estimate, variance, scale), str or None}`` on the
+        pooling scale (``"identity"`` or ``"logit"``); a site that cannot enter gives why (a
+        sentence) or ``None`` when its metric is undefined.
     level : float, default 0.95
 
     Returns
@@ -214,17 +240,19 @@ def analyse_sites(
         usable = {
             s: v[name]
             for s, v in inputs.items()
-            if v.get(name) is not None and v[name][1] > 0 and np.isfinite(v[name][1])
+            if isinstance(v.get(name), tuple) and v[name][1] > 0 and np.isfinite(v[name][1])
         }
-        left_out = sorted(set(inputs) - set(usable))
+        reasons = {s: v[name] for s, v in inputs.items() if isinstance(v.get(name), str)}
+        left_out = sorted(set(inputs) - set(usable) - set(reasons))
+        if left_out:
+            notes.append(f"{name}: sites {left_out} left out (undefined or zero variance)")
+        notes.extend(f"{name}: site {s!r} left out: {why}" for s, why in sorted(reasons.items()))
         if len(usable) < 2:
             notes.append(
                 f"{name}: not pooled; {len(usable)} site(s) with a defined estimate and "
                 "positive variance, at least 2 needed"
             )
             continue
-        if left_out:
-            notes.append(f"{name}: sites {left_out} left out (undefined or zero variance)")
         labels = list(usable)
         pooled[name] = pool_estimates(
             [usable[s][0] for s in labels],

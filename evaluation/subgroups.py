@@ -16,6 +16,7 @@ from evaluation.calibration import CalibrationResult
 from evaluation.kpi import KpiSpec, judge_kpi, resolve_metric
 from evaluation.multiclass import MulticlassCalibrationResult
 from evaluation.results import MetricResult, PlainData
+from evaluation.sample_size import insufficient_reason, size_rule
 
 #: Metrics where a lower value is better; the others (except calibration measures, which have
 #: an ideal value rather than a direction) are higher-is-better.
@@ -56,7 +57,8 @@ class SubgroupResult(PlainData):
         Too small to conclude; such a level is "insufficient data", never "passed".
     insufficient_reason : str or None
     kpi_flags : tuple of str
-        One sentence per KPI whose interval in this subgroup lies wholly on the wrong side.
+        One sentence per KPI whose interval in this subgroup lies wholly on the wrong side;
+        none on a level with insufficient data, where every KPI verdict is inconclusive.
     """
 
     column: str
@@ -110,36 +112,6 @@ class SubgroupColumn(PlainData):
     spread: dict[str, MetricSpread]
 
 
-def size_rule(task: str, minimum: int) -> str:
-    """The sentence stating when a subgroup is too small (lifecycle G4.3).
-
-    Examples
-    --------
-    >>> size_rule("binary", 30)
-    'insufficient data when fewer than 30 positive or fewer than 30 negative cases'
-    """
-    if task == "binary":
-        return (
-            f"insufficient data when fewer than {minimum} positive or fewer than {minimum} "
-            "negative cases"
-        )
-    return f"insufficient data when fewer than {minimum} cases"
-
-
-def _insufficient(task: str, n: int, positives: int | None, minimum: int) -> str | None:
-    if task == "binary":
-        negatives = n - positives
-        if positives < minimum or negatives < minimum:
-            return (
-                f"{positives} positive and {negatives} negative cases; at least {minimum} "
-                "of each are needed to conclude"
-            )
-        return None
-    if n < minimum:
-        return f"{n} cases; at least {minimum} are needed to conclude"
-    return None
-
-
 def _spread(levels: Sequence[SubgroupResult]) -> dict[str, MetricSpread]:
     usable = [lv for lv in levels if not lv.insufficient_data]
     names = sorted({name for lv in usable for name in lv.metrics})
@@ -190,7 +162,8 @@ def analyse_subgroups(
     y_true : numpy.ndarray
         Reference (bool for binary), to count positives.
     kpis : sequence of KpiSpec
-        KPIs to flag; a level is flagged when the KPI's verdict there is ``not_met``.
+        KPIs to flag; a level is flagged when the KPI's verdict there is ``not_met`` (a level
+        below ``minimum`` is judged ``inconclusive``, as an overall KPI is).
     minimum : int, default 30
         Minimum size (G4.3 default: 30 positives and 30 negatives for a binary task).
 
@@ -216,7 +189,7 @@ def analyse_subgroups(
             mask = values == level
             n = int(mask.sum())
             positives = int(np.count_nonzero(y_true[mask])) if task == "binary" else None
-            reason = _insufficient(task, n, positives, minimum)
+            reason = insufficient_reason(task, n, positives, minimum)
             result = compute(mask)
             gaps = {}
             for name, metric in result.metrics.items():
@@ -225,7 +198,8 @@ def analyse_subgroups(
                 gaps[name] = metric.value - reference.value if defined else None
             flags = []
             for spec in kpis:
-                verdict = judge_kpi(spec, resolve_metric(spec, result.metrics, result.per_class))
+                metric = resolve_metric(spec, result.metrics, result.per_class)
+                verdict = judge_kpi(spec, metric, insufficient=reason)
                 if verdict.verdict == "not_met":
                     flags.append(verdict.rule)
             levels.append(

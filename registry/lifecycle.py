@@ -229,7 +229,8 @@ def _kpis_met(ctx: GateContext) -> str | None:
                 problems.append(f"primary KPI {target}: not met (its 95% CI lies below it)")
             elif not any(v["verdict"] == "met" for v in verdicts):
                 problems.append(f"primary KPI {target}: not met with confidence (the 95% CI "
-                                "crosses the threshold; more cases are needed)")
+                                "crosses the threshold, or the cases are fewer than the "
+                                "minimum to conclude; more cases are needed)")
         elif not all(v.get("point_estimate_meets") for v in verdicts):
             problems.append(f"secondary KPI {target}: the point estimate misses it; a reviewer "
                             "may accept a justification (waiver)")
@@ -259,11 +260,22 @@ def _subgroup_analysis(ctx: GateContext) -> str | None:
     return "; ".join(problems) or None
 
 
+#: What an upload needs for the evaluation to compute calibration, per probabilistic task
+#: (ordinal tasks are evaluated as multiclass: registry/services/evaluations.py LIBRARY_TASKS).
+CALIBRATION_INPUT = {
+    Task.binary: "the score column as probabilities",
+    Task.risk: "the score column as probabilities",
+    Task.multiclass: "a probability column for every class (class probability columns)",
+    Task.ordinal: "a probability column for every class (class probability columns)",
+}
+
+
 def _calibration_reported(ctx: GateContext) -> str | None:
     if any(e.get("calibrated") for e in _evaluations(ctx)):
         return None
-    return ("no calibration computed: upload the scores as probabilities "
-            "(binary or risk tasks), or a reviewer may accept another calibration report")
+    task = ctx.device.get("task")
+    return (f"no calibration computed: upload {CALIBRATION_INPUT[task]} ({task} task), or a "
+            "reviewer may accept another calibration report")
 
 
 def _pccp(ctx: GateContext) -> str | None:

@@ -279,3 +279,62 @@ def test_n_equal_one_per_class_still_reports(binary_frame):
     assert report.metrics["auc"].value == 1.0
     assert report.metrics["calibration_slope"].value is None
     json.dumps(report.to_dict(), allow_nan=False)
+
+
+@pytest.fixture
+def few_positives():
+    # 15 positives scored far above 400 negatives: the AUC interval clears 0.8 on its own.
+    rng = np.random.default_rng(65)
+    y = np.r_[np.ones(15, int), np.zeros(400, int)]
+    p = np.where(y == 1, rng.uniform(0.6, 1.0, y.size), rng.uniform(0.0, 0.7, y.size))
+    return pd.DataFrame({"y": y, "p": p, "sex": rng.choice(["F", "M"], y.size)})
+
+
+def test_overall_kpi_below_the_minimum_sample_is_inconclusive(few_positives):
+    kpi = KpiSpec("auc", ">=", threshold=0.8, primary=True)
+    report = evaluate(
+        few_positives, task="binary", columns={"y_true": "y", "y_score": "p"}, kpis=[kpi],
+        subgroup_columns=["sex"], n_resamples=100,
+    )
+    auc = report.metrics["auc"]
+    assert auc.ci_low >= 0.8 and auc.note.startswith("insufficient data: 15 positive")
+    verdict = report.kpis[0]
+    assert verdict.verdict == "inconclusive" and verdict.point_estimate_meets is True
+    reason = "15 positive and 400 negative cases; at least 30 of each are needed to conclude"
+    assert verdict.rule.startswith(
+        f"inconclusive: auc >= 0.8 is not judged on insufficient data: {reason} (estimate "
+    )
+    # One rule: each subgroup level is judged by the same sentence.
+    for lv in report.subgroups[0].levels:
+        assert lv.insufficient_reason == (
+            f"{lv.n_positive} positive and {lv.n_negative} negative cases; at least 30 of each "
+            "are needed to conclude"
+        )
+
+
+def test_a_lower_minimum_concludes_and_says_what_it_costs_the_auc(few_positives):
+    report = evaluate(
+        few_positives, task="binary", columns={"y_true": "y", "y_score": "p"},
+        kpis=[KpiSpec("auc", ">=", threshold=0.8)], min_subgroup_n=15, n_resamples=100,
+    )
+    assert report.kpis[0].verdict == "met"
+    assert report.notes == (
+        "min_subgroup_n=15 is below 30: KPIs and subgroups are concluded on samples where an AUC "
+        "interval may not keep its coverage (such an AUC says so in its note)",
+    )
+
+
+def test_multiclass_and_regression_kpis_need_the_minimum_of_cases():
+    rng = np.random.default_rng(66)
+    y = rng.normal(size=20)
+    frame = pd.DataFrame({"y": y, "pred": y + rng.normal(0, 0.01, 20)})
+    report = evaluate(
+        frame, task="regression", columns={"y_true": "y", "y_pred": "pred"},
+        kpis=[KpiSpec("mae", "<=", threshold=1.0)],
+    )
+    assert report.kpis[0].verdict == "inconclusive"
+    assert "insufficient data: 20 cases; at least 30 are needed to conclude" in report.kpis[0].rule
+    assert evaluate(
+        frame, task="regression", columns={"y_true": "y", "y_pred": "pred"},
+        kpis=[KpiSpec("mae", "<=", threshold=1.0)], min_subgroup_n=20,
+    ).kpis[0].verdict == "met"

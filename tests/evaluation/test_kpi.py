@@ -56,6 +56,60 @@ def test_metric_without_interval_is_inconclusive():
     assert v.point_estimate_meets is True
 
 
+SMALL = "15 positive and 400 negative cases; at least 30 of each are needed to conclude"
+
+
+@pytest.mark.parametrize(
+    "spec,bounds",
+    [
+        (KpiSpec("auc", ">=", threshold=0.9), (0.91, 0.95, 0.98)),
+        (KpiSpec("auc", ">=", threshold=0.9), (0.70, 0.75, 0.80)),
+        (KpiSpec("mae", "<=", threshold=0.5), (0.40, 0.45, 0.48)),
+        (KpiSpec("oe_ratio", "between", low=0.9, high=1.1), (0.95, 1.0, 1.05)),
+    ],
+)
+def test_insufficient_sample_is_inconclusive_whatever_the_interval(spec, bounds):
+    metric = result(*bounds, name=spec.metric)
+    assert judge_kpi(spec, metric).verdict != "inconclusive"
+    v = judge_kpi(spec, metric, insufficient=SMALL)
+    assert v.verdict == "inconclusive"
+    assert v.rule.startswith(f"inconclusive: {spec.target} is not judged on insufficient data: ")
+    assert v.point_estimate_meets == judge_kpi(spec, metric).point_estimate_meets
+
+
+def test_insufficient_rule_states_the_reason_and_numbers_with_the_same_keys():
+    spec = KpiSpec("auc", ">=", threshold=0.9)
+    met, small = judge_kpi(spec, result(0.91, 0.95, 0.98)), judge_kpi(
+        spec, result(0.91, 0.95, 0.98), insufficient=SMALL
+    )
+    assert small.rule == (
+        "inconclusive: auc >= 0.9 is not judged on insufficient data: 15 positive and 400 "
+        "negative cases; at least 30 of each are needed to conclude (estimate 0.95, 95% CI "
+        "0.91-0.98, delong)."
+    )
+    assert sorted(small.to_dict()) == sorted(met.to_dict())
+    no_interval = judge_kpi(spec, MetricResult("auc", 0.95, None, 415), insufficient=SMALL)
+    assert no_interval.rule.endswith("to conclude (estimate 0.95, no interval).")
+
+
+def test_undefined_metric_keeps_its_own_reason_on_a_small_sample():
+    v = judge_kpi(
+        KpiSpec("auc", ">=", threshold=0.9),
+        MetricResult.undefined("auc", 5, "no positive cases"),
+        insufficient=SMALL,
+    )
+    assert v.rule == "inconclusive: auc >= 0.9 cannot be judged because no positive cases."
+
+
+def test_alias_keeps_the_caveat_of_its_source():
+    source = MetricResult("auc", 0.8, None, 20, note="insufficient data: 10 positive ...")
+    r = resolve_metric(KpiSpec("c_index", ">=", threshold=0.75), {"auc": source})
+    assert r.note == (
+        "computed as 'auc': for a binary outcome Harrell's C-index equals the ROC AUC; "
+        "insufficient data: 10 positive ..."
+    )
+
+
 def test_c_index_resolves_to_auc_with_a_note():
     r = resolve_metric(KpiSpec("c_index", ">=", threshold=0.75), {"auc": result(0.7, 0.8, 0.9)})
     assert (r.name, r.value) == ("c_index", 0.8)

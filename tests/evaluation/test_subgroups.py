@@ -110,3 +110,14 @@ def test_subgroups_do_not_depend_on_row_order(frame):
     assert_plain_close(
         [c.to_dict() for c in run(frame).subgroups], [c.to_dict() for c in run(shuffled).subgroups]
     )
+
+
+def test_level_below_the_minimum_gets_no_kpi_flag(frame):
+    # Siemens fails the KPI with 100+ of each class; at a minimum above its size it is
+    # insufficient data, and its KPI verdict inconclusive like an overall one.
+    kpi = KpiSpec("auc", ">=", threshold=0.75)
+    siemens = level(run(frame, kpis=[kpi]), "vendor", "Siemens")
+    assert siemens.kpi_flags and not siemens.insufficient_data
+    minimum = max(siemens.n_positive, siemens.n_negative) + 1
+    small = level(run(frame, kpis=[kpi], min_subgroup_n=minimum), "vendor", "Siemens")
+    assert small.insufficient_data and small.kpi_flags == ()

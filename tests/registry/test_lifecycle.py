@@ -141,6 +141,9 @@ RECORD_CASES = [
     ("G4.2", _only({**EXTERNAL, "kpi_verdicts": [
         {"kpi_id": 7, "verdict": "inconclusive", "point_estimate_meets": True}]}),
      "not met with confidence"),
+    ("G4.2", _only({**EXTERNAL, "kpi_verdicts": [
+        {"kpi_id": 7, "verdict": "inconclusive", "point_estimate_meets": True}]}),
+     "or the cases are fewer than the minimum to conclude"),
     ("G4.2", _only({**EXTERNAL, "kpi_verdicts": []}), "not evaluated on external data"),
     ("G4.3", _only({**EXTERNAL, "subgroup_gaps": {}}), "'sex'"),
     ("G4.3", _only({**EXTERNAL, "subgroup_gaps": {"sex": {"auc": 0.08}}}),
@@ -174,6 +177,21 @@ def test_record_item_unmet(item_id, overrides, words):
     unmet = unmet_requirements(stage, full_context(**overrides))
     assert [u.id for u in unmet] == [item_id]
     assert words in unmet[0].detail
+
+
+@pytest.mark.parametrize("task, upload", [
+    ("binary", "the score column as probabilities"),
+    ("risk", "the score column as probabilities"),
+    ("multiclass", "a probability column for every class (class probability columns)"),
+    ("ordinal", "a probability column for every class (class probability columns)"),
+])
+def test_calibration_hint_names_what_calibrates_the_task(task, upload):
+    ctx = full_context(device={**COMPLETE_DEVICE, "task": task},
+                       **_only({**EXTERNAL, "calibrated": False}))
+    unmet = unmet_requirements(Stage.S4_VALIDATION, ctx)
+    assert [(u.id, u.detail) for u in unmet] == [("G4.4", (
+        f"no calibration computed: upload {upload} ({task} task), or a reviewer may accept "
+        "another calibration report"))]
 
 
 def test_every_record_item_has_a_failing_case():
