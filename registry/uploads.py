@@ -90,7 +90,10 @@ def _read_parquet(data: bytes, filename: str) -> pa.Table:
             "truncated: export the file again and upload it whole"
         )
     try:
-        return pq.read_table(pa.BufferReader(data))
+        # ParquetFile, not read_table: read_table's dataset scanner hands its last reference to
+        # the uploaded bytes to an Arrow thread, which may drop it during interpreter shutdown
+        # and abort the process (SIGABRT after a CLI command had succeeded).
+        return pq.ParquetFile(pa.BufferReader(data)).read()
     except (pa.ArrowException, OSError) as exc:
         raise InvalidInputError(f"{filename}: the Parquet file is corrupted ({exc}); export "
                                 "it again") from None
