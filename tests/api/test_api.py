@@ -8,6 +8,7 @@ import jsonschema
 import pytest
 from sqlmodel import select
 
+from registry import auth
 from registry.api.routing import ROUTES
 from registry.models import ApiToken, Role
 from tests import factories
@@ -263,6 +264,24 @@ def test_expired_revoked_and_scoped_tokens(client, token_for, session):
     assert "scope 'device:create'" in body["detail"]
     assert_problem(client.get("/api/v1/devices", headers={"Authorization": "Bearer nope"}),
                    401, "not-authenticated")
+
+
+def test_token_last_use_is_written_once_per_minute_not_per_request(client, token_for, session):
+    headers, maker = token_for(Role.manufacturer)
+    row = session.exec(select(ApiToken).where(ApiToken.user_id == maker.user_id)).one()
+    assert row.last_used_at is None
+    assert client.get("/api/v1/devices", headers=headers).status_code == 200
+    session.refresh(row)
+    first = row.last_used_at
+    assert first is not None
+    assert client.get("/api/v1/devices", headers=headers).status_code == 200
+    session.refresh(row)
+    assert row.last_used_at == first  # a read within the minute writes nothing
+    row.last_used_at = first - auth.TOKEN_USE_RESOLUTION
+    session.flush()
+    assert client.get("/api/v1/devices", headers=headers).status_code == 200
+    session.refresh(row)
+    assert row.last_used_at > first
 
 
 def test_token_scopes_cannot_exceed_the_role(client, token_for, session):
