@@ -17,6 +17,7 @@ from registry.api.openapi import MAX_ID
 from registry.config import Settings, load_settings
 from registry.logs import configure_logging
 from registry.ratelimit import limiter
+from registry.web import public_cache
 
 logger = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["RATELIMIT_STORAGE_URI"] = settings.ratelimit_storage_url
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     limiter.init_app(app)
+    public_cache.init_app(app, settings.public_cache_seconds)
     if settings.proxy_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     login_rate_limit: str = "10 per minute; 100 per day"
     # Where rate-limit counters live: memory:// (one process) or redis://... (shared).
     ratelimit_storage_url: str = "memory://"
+    # Anonymous visitors' catalogue pages are served from a per-worker cache for this many
+    # seconds (0: off); signed-in users always get a fresh page.
+    public_cache_seconds: int = Field(default=5, ge=0, le=300)
     # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
     proxy_hops: int = Field(default=0, ge=0, le=5)
     energy_country: str = Field(default="FRA", pattern=r"^[A-Z]{3}$")

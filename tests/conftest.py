@@ -21,6 +21,9 @@ from registry.config import load_settings
 from registry.migrate import upgrade
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+# Tests read the public catalogue straight after changing it; the few seconds' cache of
+# anonymous pages has its own tests (tests/registry/test_public_cache.py), which turn it on.
+os.environ.setdefault("DMD_PUBLIC_CACHE_SECONDS", "0")
 
 
 def pytest_addoption(parser):

@@ -30,6 +30,7 @@ from registry.web import bp
 from registry.web.forms import Errors, parse, registry_errors, validation_errors
 from registry.web.panels import panel
 from registry.web.present import THEME_LABELS, risk_class_choices
+from registry.web.public_cache import cached_for_anonymous
 
 FILTER_FIELDS = ["q", "theme", "stage", "regulation", "risk_class", "ai_technique", "adaptivity",
                  "offset"]
@@ -54,6 +55,7 @@ def _choices(enum, labels=None) -> list[tuple[str, str]]:
 
 
 @bp.get("/catalogue")
+@cached_for_anonymous
 def catalogue_list():
     filters, errors = parse(CatalogueFilter, request.args, FILTER_FIELDS)
     rows, total, techniques = [], 0, []
@@ -73,6 +75,7 @@ def catalogue_list():
 
 
 @bp.get("/catalogue/feed.atom")
+@cached_for_anonymous
 def catalogue_feed():
     with unit_of_work() as session:
         changes = catalogue.catalogue_changes(session)
@@ -91,6 +94,7 @@ def _device_page(code: str, *, form: MultiDict | None = None, errors: Errors | N
 
 
 @bp.get("/catalogue/<code>")
+@cached_for_anonymous
 def catalogue_device(code: str):
     return _device_page(code)
 
