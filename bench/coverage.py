@@ -37,19 +37,19 @@ they have an exact jackknife, the multiclass one-vs-rest AUCs), so the percentil
 "reported, not the default" with the target they would have missed, and do not fail the run;
 before that the multiclass AUCs reported percentile intervals and its misses failed it.
 
-Figures of the last run at AUC 0.80 (DeLong-logit, percentile, BCa; (*) = percentile would miss, not
-the default; exit status 0): 2 cases 94.7, 67.8, 73.1 and 10 cases 91.0, 88.3, 90.0 (no target); 15
-+ 15: 96.4, 92.4, 95.9 (no target); 30 + 30: 95.4, 93.1(*), 95.4; 30 cases: 93.7, 93.0(*), 93.6; 50
-cases: 94.9, 93.9, 94.4; 500 + 500: 94.5, 94.3, 94.4. Multiclass (percentile, BCa): macro AUC at
-30/30/30, 94.2 and 95.1; weighted at 30/60/90, 94.5 and 95.3 (short by less than for one AUC at 30
-cases, likely because an average of three AUCs has a less skewed distribution; BCa is on target
-either way). Before the logit scale, DeLong's Wald interval covered 67.7, 90.7 and 93.3 with 2, 15 +
-15 and 50 cases: symmetric, it misses on the long side of a skewed, bounded distribution. The
-percentile bootstrap stays 1-2 points short up to about 50 cases, a known weakness of the method
-when a statistic's distribution is skewed and its variance depends on its value; BCa's bias
-correction and acceleration address both. With 2 cases about 7% of data sets are perfectly
-separated: DeLong-logit then gives its distribution-free bound, while every bootstrap resample has
-AUC 1 and the interval misses.
+Figures of the last run at AUC 0.80 (DeLong-logit, percentile, BCa; (*) = percentile would miss,
+not the default; exit status 0): 2 cases 94.7, 67.8, 73.1 and 10 cases 91.0, 88.3, 90.0 (no
+target); 15 + 15: 96.4, 92.4, 95.9 (no target); 30 + 30: 95.4, 93.1(*), 95.4; 30 cases: 93.7,
+93.0(*), 93.6; 50 cases: 94.9, 93.9, 94.4; 500 + 500: 94.5, 94.3, 94.4. Multiclass (percentile,
+BCa): macro AUC at 30/30/30, 94.2 and 95.1; weighted at 30/60/90, 94.5 and 95.3 (short by less
+than for one AUC at 30 cases, likely because an average of three AUCs has a less skewed
+distribution; BCa is on target either way). Before the logit scale, DeLong's Wald interval
+covered 67.7, 90.7 and 93.3 with 2, 15 + 15 and 50 cases: symmetric, it misses on the long side
+of a skewed, bounded distribution. The percentile bootstrap stays 1-2 points short up to about
+50 cases, a known weakness of the method when a statistic's distribution is skewed and its
+variance depends on its value; BCa's bias correction and acceleration address both. With 2 cases
+about 7% of data sets are perfectly separated: DeLong-logit then gives its distribution-free
+bound, while every bootstrap resample has AUC 1 and the interval misses.
 
 Few cases and a high AUC remain hard for every method: at ``--auc 0.9`` (last run) 30 cases
 among 570 controls give 92.8, 91.3 and 92.4 (all missed); 50 cases give 94.3, 92.9(*) and 94.2;
