@@ -192,7 +192,8 @@ def bca_bounds(
     Raises
     ------
     ValueError
-        If every resample lies on one side of ``estimate`` (the bias correction is infinite).
+        If every resample lies on one side of ``estimate`` (the bias correction is infinite),
+        or a jackknife value is undefined (the acceleration is).
 
     References
     ----------
@@ -211,6 +212,11 @@ def bca_bounds(
     if share_below in (0.0, 1.0):
         raise ValueError(
             "BCa interval undefined: every bootstrap value lies on one side of the estimate"
+        )
+    if not np.all(np.isfinite(jackknife)):
+        raise ValueError(
+            "BCa interval undefined: the statistic is undefined with some row left out "
+            "(a class with a single case)"
         )
     bias = special.ndtri(share_below)
     # Sorted, the sums no longer depend on the order of the rows (to the last bit).

@@ -140,13 +140,7 @@ def _multiclass_metrics(data: ValidatedData, mask: np.ndarray, o: _Options) -> G
     if data.y_score is not None:
         for average in ("macro", "weighted"):
             metrics[f"{average}_auc"] = multiclass.ovr_auc_score(
-                y,
-                data.y_score[mask],
-                data.labels,
-                average=average,
-                level=o.level,
-                n_resamples=o.n_resamples,
-                seed=o.seed,
+                y, data.y_score[mask], data.labels, average=average, **options
             )
     per_class = multiclass.per_class_metrics(y, p, data.labels, level=o.level, method=o.method)
     cal = None
@@ -271,10 +265,9 @@ def evaluate(
     interval_method : {"wilson", "clopper-pearson"}
         Interval for proportions.
     bootstrap_method : {"bca", "percentile"}, default "bca"
-        Interval for the bootstrap metrics kappa and macro F1. BCa by default: at 30 cases of a
-        class it covers 95%, the percentile interval 93% (``bench/coverage.py``). The macro and
-        weighted one-vs-rest AUCs always get a percentile interval (their statistic has no
-        jackknife, which BCa needs).
+        Interval for the bootstrap metrics: kappa, macro F1 and the macro and weighted
+        one-vs-rest AUCs. BCa by default: at 30 cases of a class it covers 95%, the percentile
+        interval 93% (``bench/coverage.py``).
     seed : int, default 0
         Seed of every bootstrap.
     n_resamples : int, default 2000

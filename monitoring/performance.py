@@ -6,8 +6,9 @@ reports what did not match; :func:`binary_performance` measures sensitivity, spe
 predictive values, accuracy and AUC with confidence intervals; :func:`compare_with_baseline` puts
 them beside the validation baseline and the declared KPIs.
 
-The metrics, their intervals (Wilson for proportions, DeLong for AUC) and the KPI verdict rule are
-those of :mod:`evaluation`, so a device is judged the same way before and after deployment;
+The metrics, their intervals (Wilson for proportions, DeLong for AUC), the KPI verdict rule and
+the minimum sample to conclude on (:mod:`evaluation.sample_size`) are those of
+:mod:`evaluation`, so a device is judged the same way before and after deployment;
 this module adds what is specific to production batches: late labels, the validation baseline
 and flat, JSON-ready results.
 """
@@ -27,6 +28,7 @@ from evaluation.binary import confusion_counts, roc_auc_score, threshold_metrics
 from evaluation.intervals import proportion_interval
 from evaluation.kpi import KpiSpec, judge_kpi
 from evaluation.results import Interval, MetricResult
+from evaluation.sample_size import insufficient_reason
 from monitoring._plain import PlainData
 from monitoring.errors import MonitoringInputError
 
@@ -320,7 +322,9 @@ class KpiVerdict(PlainData):
         The verdict of :func:`evaluation.kpi.judge_kpi`: ``"met"`` when the whole interval
         satisfies the target, ``"not_met"`` when the whole interval fails it,
         ``"inconclusive"`` when the interval straddles the threshold, when the value could not
-        be computed, or when it has no interval (an estimate: see ``point_met``).
+        be computed, when the batch is too small to conclude on (fewer than
+        :data:`evaluation.sample_size.MIN_CASES` labelled positive or negative cases), or when
+        it has no interval (an estimate: see ``point_met``).
     point_met : bool or None
         Whether the point value alone satisfies the target (None when undefined).
     interval_excludes_threshold : bool or None
@@ -341,10 +345,13 @@ class KpiVerdict(PlainData):
     message: str
 
     @classmethod
-    def judge(cls, target: KpiTarget, value: MetricValue, n: int) -> KpiVerdict:
+    def judge(
+        cls, target: KpiTarget, value: MetricValue, n: int, *, insufficient: str | None = None
+    ) -> KpiVerdict:
         """Judge ``value`` (of a batch of ``n`` cases) against ``target`` with
-        :func:`evaluation.kpi.judge_kpi`."""
-        verdict = judge_kpi(target.spec, value.to_result(n))
+        :func:`evaluation.kpi.judge_kpi`; ``insufficient`` says why the batch is too small to
+        conclude on (:func:`evaluation.sample_size.insufficient_reason`), if it is."""
+        verdict = judge_kpi(target.spec, value.to_result(n), insufficient=insufficient)
         iv = verdict.result.interval
         return cls(
             metric=target.metric,
@@ -561,8 +568,11 @@ def compare_with_baseline(
     -------
     PerformanceComparison
         KPI verdicts are decided by :func:`evaluation.kpi.judge_kpi` on the batch interval, as
-        at validation; an estimate has no interval, so its verdicts are ``"inconclusive"``
-        with ``point_met`` saying whether the point estimate meets the target.
+        at validation, and with the same minimum sample: a measured batch with fewer than
+        :data:`evaluation.sample_size.MIN_CASES` labelled positive or negative cases gets
+        ``"inconclusive"`` verdicts that say so. An estimate has no labels to count and no
+        interval, so its verdicts are ``"inconclusive"`` with ``point_met`` saying whether the
+        point estimate meets the target.
 
     Raises
     ------
@@ -602,8 +612,12 @@ def compare_with_baseline(
         _compare_metric(performance.metric(name), float(value))
         for name, value in (baseline or {}).items()
     )
+    insufficient = None
+    if not performance.estimated:
+        insufficient = insufficient_reason("binary", performance.n, performance.n_positive)
     verdicts = tuple(
-        KpiVerdict.judge(t, performance.metric(t.metric), performance.n) for t in targets
+        KpiVerdict.judge(t, performance.metric(t.metric), performance.n, insufficient=insufficient)
+        for t in targets
     )
     return PerformanceComparison(
         estimated=bool(performance.estimated),

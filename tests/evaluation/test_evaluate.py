@@ -205,6 +205,16 @@ def test_multiclass_scores_that_are_not_probabilities_skip_calibration(rhythm_fr
     assert report.notes == ("class scores are not probabilities: no calibration or Brier score",)
 
 
+@pytest.mark.parametrize("method", ["bca", "percentile"])
+def test_every_multiclass_bootstrap_metric_follows_bootstrap_method(rhythm_frame, method):
+    report = run_rhythms(rhythm_frame, **({} if method == "bca" else {"bootstrap_method": method}))
+    names = ("cohen_kappa", "quadratic_weighted_kappa", "macro_f1", "macro_auc", "weighted_auc")
+    for name in names:
+        assert report.metrics[name].interval.method == (
+            f"bootstrap-{method} (100 stratified resamples, seed 0)"
+        ), name
+
+
 def test_class_probabilities_not_summing_to_one_are_noted(rhythm_frame):
     frame = rhythm_frame.assign(p_NSR=rhythm_frame["p_NSR"].where(rhythm_frame.index >= 3, 0.0))
     report = run_rhythms(frame)

@@ -10,6 +10,7 @@ from sklearn.calibration import calibration_curve
 from statsmodels.stats.weightstats import DescrStatsW
 
 from evaluation import multiclass
+from evaluation.bootstrap import bca_bounds, bootstrap_distribution
 
 from .helpers import assert_plain_close
 
@@ -75,6 +76,88 @@ def test_ovr_auc_matches_sklearn(data, average):
     assert ours.ci_low < ours.value < ours.ci_high
 
 
+@pytest.fixture
+def tied_small():
+    """23 rows, 4 classes (one of 2 cases), scores drawn from a few probability vectors so
+    that every column has ties within and across classes."""
+    rng = np.random.default_rng(1)
+    y = rng.permutation(np.repeat(np.arange(4), [7, 2, 9, 5]))
+    palette = rng.dirichlet(np.ones(4), 5)
+    scores = palette[rng.integers(0, 5, y.size)]
+    confident = (rng.random(y.size) < 0.5)[:, None]
+    return y, np.where(confident, np.eye(4)[y] * 0.4 + 0.15, scores)
+
+
+@pytest.mark.parametrize("average", ["macro", "weighted"])
+def test_ovr_auc_jackknife_matches_sklearn_leave_one_out(tied_small, average):
+    y, scores = tied_small
+    fast = multiclass._ovr_auc_statistic(average)(y, scores).jackknife()
+    brute = [
+        skm.roc_auc_score(
+            np.delete(y, r), np.delete(scores, r, axis=0), multi_class="ovr", average=average
+        )
+        for r in range(y.size)
+    ]
+    # Row by row, not only as a multiset: each value must belong to the row left out.
+    np.testing.assert_allclose(fast, brute, atol=1e-14)
+
+
+@pytest.mark.parametrize("average", ["macro", "weighted"])
+def test_ovr_auc_reports_a_bca_interval_by_default(data, average):
+    y, _, scores = data
+    bca = multiclass.ovr_auc_score(y, scores, LABELS, average=average, n_resamples=300)
+    percentile = multiclass.ovr_auc_score(
+        y, scores, LABELS, average=average, n_resamples=300, bootstrap_method="percentile"
+    )
+    assert bca.interval.method == "bootstrap-bca (300 stratified resamples, seed 0)"
+    assert percentile.interval.method == "bootstrap-percentile (300 stratified resamples, seed 0)"
+    assert bca.value == percentile.value
+    assert bca.interval != percentile.interval
+
+
+def test_ovr_auc_bca_interval_matches_bca_bounds_on_the_same_resamples(tied_small):
+    y, scores = tied_small
+    statistic = multiclass._ovr_auc_statistic("weighted")
+    values = bootstrap_distribution(statistic, y, scores, n_resamples=400, seed=3)
+    brute = [
+        skm.roc_auc_score(
+            np.delete(y, r), np.delete(scores, r, axis=0), multi_class="ovr", average="weighted"
+        )
+        for r in range(y.size)
+    ]
+    estimate = skm.roc_auc_score(y, scores, multi_class="ovr", average="weighted")
+    lower, upper = bca_bounds(estimate, values, np.array(brute), level=0.9)
+    ours = multiclass.ovr_auc_score(
+        y, scores, tuple("abcd"), average="weighted", level=0.9, n_resamples=400, seed=3
+    )
+    assert (ours.ci_low, ours.ci_high) == pytest.approx((lower, upper), abs=1e-12)
+
+
+def test_ovr_auc_with_a_single_case_class_has_no_bca_interval_and_says_why(tied_small):
+    y, scores = tied_small
+    y = np.where(y == 1, 0, y)
+    y[np.flatnonzero(y == 0)[0]] = 1
+    result = multiclass.ovr_auc_score(y, scores, tuple("abcd"), n_resamples=100)
+    assert result.value == pytest.approx(
+        skm.roc_auc_score(y, scores, multi_class="ovr", average="macro"), abs=1e-14
+    )
+    assert result.interval is None
+    assert result.note == (
+        "no interval: BCa interval undefined: the statistic is undefined with some row left "
+        "out (a class with a single case)"
+    )
+    percentile = multiclass.ovr_auc_score(
+        y, scores, tuple("abcd"), n_resamples=100, bootstrap_method="percentile"
+    )
+    assert percentile.interval is not None
+
+
+def test_ovr_auc_refuses_an_unknown_bootstrap_method(data):
+    y, _, scores = data
+    with pytest.raises(ValueError, match=r"bootstrap_method must be one of .*Got 'basic'"):
+        multiclass.ovr_auc_score(y, scores, LABELS, bootstrap_method="basic")
+
+
 def test_ovr_auc_is_undefined_when_a_class_has_no_reference_case(data):
     y, _, scores = data
     y = np.where(y == 4, 0, y)
@@ -115,6 +198,12 @@ def test_metrics_do_not_depend_on_row_order(data):
         a = multiclass.cohen_kappa_score(y, pred, LABELS, weights=weights, n_resamples=100)
         b = multiclass.cohen_kappa_score(
             y[perm], pred[perm], LABELS, weights=weights, n_resamples=100
+        )
+        assert a == b
+    for average in ("macro", "weighted"):
+        a = multiclass.ovr_auc_score(y, scores, LABELS, average=average, n_resamples=100)
+        b = multiclass.ovr_auc_score(
+            y[perm], scores[perm], LABELS, average=average, n_resamples=100
         )
         assert a == b
 

@@ -248,3 +248,39 @@ def test_a_kpi_target_built_directly_is_checked_too():
     assert caught.value.problems == (
         "kpis[0]: KPI comparator must be one of ('>=', '<='). Got '>' instead",
     )
+
+
+@pytest.mark.parametrize("positives", [12, 29])
+def test_a_batch_below_the_minimum_sample_gets_no_met_or_not_met_verdict(positives):
+    # Every positive detected: sensitivity's Wilson lower bound clears 0.7 from 12 positives on,
+    # so without the size rule (evaluation.sample_size, as at validation) the KPI would be met.
+    y = np.r_[np.ones(positives), np.zeros(400)]
+    s = np.r_[np.ones(positives), np.zeros(400)]
+    measured = binary_performance(y, s, threshold=0.5)
+    assert measured.metric("sensitivity").lower > 0.7
+    kpis = [
+        {"metric": "sensitivity", "comparator": ">=", "threshold": 0.7},
+        {"metric": "specificity", "comparator": "<=", "threshold": 0.5},
+    ]
+    comparison = compare_with_baseline(measured, kpis=kpis)
+    assert [k.status for k in comparison.kpis] == ["inconclusive", "inconclusive"]
+    assert [k.point_met for k in comparison.kpis] == [True, False]
+    assert comparison.kpis_not_met == ()
+    assert comparison.kpis[0].message.startswith(
+        "inconclusive: sensitivity >= 0.7 is not judged on insufficient data: "
+        f"{positives} positive and 400 negative cases; at least 30 of each are needed to "
+        "conclude (estimate 1, 95% CI "
+    )
+
+
+def test_a_batch_at_the_minimum_sample_is_judged_on_its_interval():
+    y = np.r_[np.ones(30), np.zeros(400)]
+    s = np.r_[np.ones(30), np.zeros(400)]
+    comparison = compare_with_baseline(
+        binary_performance(y, s, threshold=0.5),
+        kpis=[
+            {"metric": "sensitivity", "comparator": ">=", "threshold": 0.7},
+            {"metric": "specificity", "comparator": "<=", "threshold": 0.5},
+        ],
+    )
+    assert [k.status for k in comparison.kpis] == ["met", "not_met"]
