@@ -136,7 +136,8 @@ def judge_kpi(
     bound is below it; for ``<=``, met when the upper bound is <= the threshold and not met
     when the lower bound is above it; for ``between``, met when the whole interval lies inside
     [low, high] and not met when it lies wholly outside. Anything else, any undefined metric
-    or missing interval, and any population too small to conclude on, is inconclusive.
+    or missing interval, is inconclusive. On a population too small to conclude on, a KPI is
+    never met (inconclusive instead), but an interval wholly on the wrong side is still not met.
 
     Parameters
     ----------
@@ -145,7 +146,8 @@ def judge_kpi(
     insufficient : str or None
         Why the population the metric was computed on is below the minimum sample, from
         :func:`evaluation.sample_size.insufficient_reason`; the verdict is then
-        ``inconclusive`` and the rule gives the reason and the numbers.
+        ``inconclusive`` (or ``not_met`` when the interval shows a shortfall), and the rule
+        gives the reason and the numbers.
 
     Returns
     -------
@@ -175,16 +177,7 @@ def judge_kpi(
             None,
         )
     meets = _satisfies(spec, result.value)
-    if insufficient is not None:
-        return KpiVerdict(
-            spec,
-            result,
-            "inconclusive",
-            f"inconclusive: {spec.target} is not judged on insufficient data: {insufficient} "
-            f"{_numbers(result)}.",
-            meets,
-        )
-    if result.interval is None:
+    if result.interval is None and insufficient is None:
         return KpiVerdict(
             spec,
             result,
@@ -194,6 +187,8 @@ def judge_kpi(
             meets,
         )
     iv = result.interval
+    if iv is None:  # on insufficient data: nothing to show a shortfall either
+        return _insufficient(spec, result, insufficient, meets)
     pct = f"{iv.level * 100:g}%"
     if spec.comparator == ">=":
         verdict = (
@@ -223,7 +218,24 @@ def judge_kpi(
             f"{spec.target} requires the whole {pct} interval inside [{spec.low:g}, "
             f"{spec.high:g}]; it is [{iv.lower:.4g}, {iv.upper:.4g}]"
         )
+    if insufficient is not None and verdict != "not_met":
+        # Too few cases cannot show a KPI is met (intervals undercover there), but a shortfall
+        # the interval already shows is a warning that must not be hidden.
+        return _insufficient(spec, result, insufficient, meets)
+    if insufficient is not None:
+        rule += f", even on insufficient data ({insufficient})"
     return KpiVerdict(spec, result, verdict, f"{verdict}: {rule} {_numbers(result)}.", meets)
+
+
+def _insufficient(spec: KpiSpec, result: MetricResult, reason: str, meets: bool) -> KpiVerdict:
+    return KpiVerdict(
+        spec,
+        result,
+        "inconclusive",
+        f"inconclusive: {spec.target} is not judged on insufficient data: {reason} "
+        f"{_numbers(result)}.",
+        meets,
+    )
 
 
 def _numbers(result: MetricResult) -> str:

@@ -323,8 +323,9 @@ class KpiVerdict(PlainData):
         satisfies the target, ``"not_met"`` when the whole interval fails it,
         ``"inconclusive"`` when the interval straddles the threshold, when the value could not
         be computed, when the batch is too small to conclude on (fewer than
-        :data:`evaluation.sample_size.MIN_CASES` labelled positive or negative cases), or when
-        it has no interval (an estimate: see ``point_met``).
+        :data:`evaluation.sample_size.MIN_CASES` labelled positive or negative cases; a
+        shortfall its interval shows is still ``"not_met"``), or when it has no interval (an
+        estimate: see ``point_met``).
     point_met : bool or None
         Whether the point value alone satisfies the target (None when undefined).
     interval_excludes_threshold : bool or None

@@ -63,18 +63,34 @@ SMALL = "15 positive and 400 negative cases; at least 30 of each are needed to c
     "spec,bounds",
     [
         (KpiSpec("auc", ">=", threshold=0.9), (0.91, 0.95, 0.98)),
-        (KpiSpec("auc", ">=", threshold=0.9), (0.70, 0.75, 0.80)),
+        (KpiSpec("auc", ">=", threshold=0.9), (0.85, 0.92, 0.97)),
         (KpiSpec("mae", "<=", threshold=0.5), (0.40, 0.45, 0.48)),
         (KpiSpec("oe_ratio", "between", low=0.9, high=1.1), (0.95, 1.0, 1.05)),
     ],
 )
-def test_insufficient_sample_is_inconclusive_whatever_the_interval(spec, bounds):
+def test_insufficient_sample_is_never_met(spec, bounds):
     metric = result(*bounds, name=spec.metric)
-    assert judge_kpi(spec, metric).verdict != "inconclusive"
+    assert judge_kpi(spec, metric).verdict in ("met", "inconclusive")
     v = judge_kpi(spec, metric, insufficient=SMALL)
     assert v.verdict == "inconclusive"
     assert v.rule.startswith(f"inconclusive: {spec.target} is not judged on insufficient data: ")
     assert v.point_estimate_meets == judge_kpi(spec, metric).point_estimate_meets
+
+
+@pytest.mark.parametrize(
+    "spec,bounds",
+    [
+        (KpiSpec("auc", ">=", threshold=0.9), (0.70, 0.75, 0.80)),
+        (KpiSpec("mae", "<=", threshold=0.5), (0.55, 0.60, 0.70)),
+        (KpiSpec("oe_ratio", "between", low=0.9, high=1.1), (1.2, 1.4, 1.6)),
+    ],
+)
+def test_insufficient_sample_still_reports_a_shortfall_its_interval_shows(spec, bounds):
+    metric = result(*bounds, name=spec.metric)
+    v = judge_kpi(spec, metric, insufficient=SMALL)
+    assert v.verdict == judge_kpi(spec, metric).verdict == "not_met"
+    assert v.rule.startswith(f"not_met: {spec.target} requires ")
+    assert f"even on insufficient data ({SMALL})" in v.rule
 
 
 def test_insufficient_rule_states_the_reason_and_numbers_with_the_same_keys():

@@ -251,7 +251,7 @@ def test_a_kpi_target_built_directly_is_checked_too():
 
 
 @pytest.mark.parametrize("positives", [12, 29])
-def test_a_batch_below_the_minimum_sample_gets_no_met_or_not_met_verdict(positives):
+def test_a_batch_below_the_minimum_sample_is_never_met_but_shows_a_shortfall(positives):
     # Every positive detected: sensitivity's Wilson lower bound clears 0.7 from 12 positives on,
     # so without the size rule (evaluation.sample_size, as at validation) the KPI would be met.
     y = np.r_[np.ones(positives), np.zeros(400)]
@@ -263,9 +263,10 @@ def test_a_batch_below_the_minimum_sample_gets_no_met_or_not_met_verdict(positiv
         {"metric": "specificity", "comparator": "<=", "threshold": 0.5},
     ]
     comparison = compare_with_baseline(measured, kpis=kpis)
-    assert [k.status for k in comparison.kpis] == ["inconclusive", "inconclusive"]
+    assert [k.status for k in comparison.kpis] == ["inconclusive", "not_met"]
     assert [k.point_met for k in comparison.kpis] == [True, False]
-    assert comparison.kpis_not_met == ()
+    assert [k.metric for k in comparison.kpis_not_met] == ["specificity"]
+    assert "even on insufficient data" in comparison.kpis[1].message
     assert comparison.kpis[0].message.startswith(
         "inconclusive: sensitivity >= 0.7 is not judged on insufficient data: "
         f"{positives} positive and 400 negative cases; at least 30 of each are needed to "
