@@ -37,10 +37,7 @@ STATUS_LABELS = {"ok": "OK", "watch": "Watch", "action_needed": "Action needed",
 @bp.app_context_processor
 def _inbox() -> dict:
     """The unread count shown next to "Inbox" in the navigation."""
-    if not current_user.is_authenticated:
-        return {"inbox_unread": 0, "postmarket_label": STATUS_LABELS}
-    with unit_of_work() as session:
-        count = notifications.unread_count(session, current_user.actor)
+    count = current_user.inbox_unread if current_user.is_authenticated else 0
     return {"inbox_unread": count, "postmarket_label": STATUS_LABELS}
 
 
