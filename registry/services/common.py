@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar
@@ -54,6 +54,22 @@ def reused(session: Session, key: tuple, load: Callable[[], T]) -> T:
         kept[key] = load()
     value = kept[key]
     return list(value) if isinstance(value, list) else value
+
+
+def reused_many(session: Session, kind: str, ids: Iterable[int],
+                load: Callable[[list[int]], dict[int, T]]) -> dict[int, T]:
+    """:func:`reused` for a batch keyed by id: ``load(missing ids)`` reads only what this unit
+    of work has not kept yet, so a dashboard's batch and a page's single reads share rows."""
+    ids = list(dict.fromkeys(ids))
+    if session.new or session.dirty or session.deleted:
+        session.info.pop("reused", None)
+        return load(ids)
+    kept = session.info.setdefault("reused", {})
+    missing = [i for i in ids if (kind, i) not in kept]
+    if missing:
+        for i, value in load(missing).items():
+            kept[(kind, i)] = value
+    return {i: list(v) if isinstance(v := kept[(kind, i)], list) else v for i in ids}
 
 
 @event.listens_for(Session, "after_flush")

@@ -46,7 +46,7 @@ from registry.schemas import (
     TransitionIn,
     WaiverIn,
 )
-from registry.services.common import apply_changes, plain, reused, snapshot
+from registry.services.common import apply_changes, plain, reused, reused_many, snapshot
 
 # --- reading ----------------------------------------------------------------------------------
 
@@ -80,9 +80,7 @@ def list_devices(session: Session, actor: Actor, filters: DeviceFilter) -> tuple
 
 
 def _rows_of(session: Session, model: type[SQLModel], device: Device) -> list:
-    # Reused until the next write: the device page's panels ask for these several times.
-    return reused(session, (model.__name__, device.id),
-                  lambda: by_device(session, model, [device])[device.id])
+    return by_device(session, model, [device])[device.id]
 
 
 def kpis_of(session: Session, device: Device) -> list[Kpi]:
@@ -154,11 +152,18 @@ def by_device(session: Session, model: type[SQLModel], devices: Iterable[Device]
               order: Any = None) -> dict[int, list]:
     """{device id: the device's ``model`` rows} for every device given, each list ordered by
     ``order`` (by id, the creation order, when not given)."""
-    found: dict[int, list] = {d.id: [] for d in devices}
-    query = select(model).order_by(model.device_id, model.id if order is None else order)
-    for row in rows_in(session, query, model.device_id, found):
-        found[row.device_id].append(row)
-    return found
+    def load(ids: list[int]) -> dict[int, list]:
+        found: dict[int, list] = {i: [] for i in ids}
+        query = select(model).order_by(model.device_id, model.id if order is None else order)
+        for row in rows_in(session, query, model.device_id, ids):
+            found[row.device_id].append(row)
+        return found
+
+    ids = [d.id for d in devices]
+    if order is not None:
+        return load(ids)
+    # Reused until the next write: a page's gate and its panels ask for the same rows.
+    return reused_many(session, model.__name__, ids, load)
 
 
 # --- creating and describing ------------------------------------------------------------------
