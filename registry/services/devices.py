@@ -159,11 +159,9 @@ def by_device(session: Session, model: type[SQLModel], devices: Iterable[Device]
             found[row.device_id].append(row)
         return found
 
-    ids = [d.id for d in devices]
-    if order is not None:
-        return load(ids)
     # Reused until the next write: a page's gate and its panels ask for the same rows.
-    return reused_many(session, model.__name__, ids, load)
+    kind = model.__name__ if order is None else f"{model.__name__} by {order}"
+    return reused_many(session, kind, [d.id for d in devices], load)
 
 
 # --- creating and describing ------------------------------------------------------------------

@@ -32,7 +32,7 @@ from registry.models.ethics import (
 )
 from registry.schemas.ethics import AnswerIn, ReviewIn
 from registry.services.common import snapshot as row_snapshot
-from registry.services.devices import get_device
+from registry.services.devices import by_device, get_device
 
 CURRENT_GRID_VERSION = "3"
 """The grid version new assessments use; assessments keep the version they started on."""
@@ -55,8 +55,7 @@ def get_grid(version: str = CURRENT_GRID_VERSION) -> Grid:
 
 
 def assessments_of(session: Session, device: Device) -> list[EthicsAssessment]:
-    return list(session.exec(select(EthicsAssessment).where(
-        EthicsAssessment.device_id == device.id).order_by(EthicsAssessment.number)))
+    return by_device(session, EthicsAssessment, [device], EthicsAssessment.number)[device.id]
 
 
 def newest_of(session: Session, device: Device) -> EthicsAssessment | None:
@@ -493,7 +492,7 @@ def gate_facts_many(session: Session, devices: list[Device],
     committee criterion. ``submitted``: for G5.8, what the latest submitted assessment lacks.
     Ethics is about the device, not one model version, so ``candidate`` is not used.
     """
-    from registry.services.devices import by_device, rows_in
+    from registry.services.devices import rows_in
 
     assessments = by_device(session, EthicsAssessment, devices, EthicsAssessment.number)
     newest = {i: rows[-1] for i, rows in assessments.items() if rows}
