@@ -30,7 +30,7 @@ from evaluation.bootstrap import (
 from evaluation.calibration import calibration
 from evaluation.evaluate import MAX_CURVE_POINTS
 from evaluation.intervals import delong_interval
-from evaluation.validation import Columns, validate_frame
+from evaluation.validation import Columns, check_frame
 
 
 def best_of(function: Callable[..., object], *args: object, repeats: int = 3) -> float:
@@ -86,9 +86,9 @@ def full_binary_report(y: np.ndarray, p: np.ndarray) -> None:
 def store_upload(path: Path, root: Path) -> str:
     """The registry's upload path without the database (the calls, in the order, of
     ``registry.services.evaluations.submit_evaluation``): read the stream under the size limit,
-    parse and refuse direct identifiers (``registry.uploads.load_table``), validate the column
-    mapping with the evaluation library, then store the bytes content-addressed (atomic,
-    fsynced) in a fresh ``ArtifactStore``."""
+    parse and refuse direct identifiers (``registry.uploads.load_table``), check the column
+    mapping with the evaluation library (``check_frame``), then store the bytes
+    content-addressed (atomic, fsynced) in a fresh ``ArtifactStore``."""
     from registry.storage import ArtifactStore
     from registry.uploads import load_table, read_limited
 
@@ -96,7 +96,7 @@ def store_upload(path: Path, root: Path) -> str:
     with path.open("rb") as stream:
         content = read_limited(stream, limit)
     frame = load_table(content, path.name)
-    validate_frame(
+    check_frame(
         frame,
         task="binary",
         columns=Columns(y_true="label", y_score="score", id="case_id"),
