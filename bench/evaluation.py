@@ -30,7 +30,6 @@ from evaluation.bootstrap import (
 from evaluation.calibration import calibration
 from evaluation.evaluate import MAX_CURVE_POINTS
 from evaluation.intervals import delong_interval
-from evaluation.validation import Columns, check_frame
 
 
 def best_of(function: Callable[..., object], *args: object, repeats: int = 3) -> float:
@@ -86,9 +85,11 @@ def full_binary_report(y: np.ndarray, p: np.ndarray) -> None:
 def store_upload(path: Path, root: Path) -> str:
     """The registry's upload path without the database (the calls, in the order, of
     ``registry.services.evaluations.submit_evaluation``): read the stream under the size limit,
-    parse and refuse direct identifiers (``registry.uploads.load_table``), check the column
-    mapping with the evaluation library (``check_frame``), then store the bytes
-    content-addressed (atomic, fsynced) in a fresh ``ArtifactStore``."""
+    parse and refuse direct identifiers (``registry.uploads.load_table``), derive the labels
+    from the mapping and the data and check the mapping with the evaluation library
+    (``evaluation_arguments``, ``_check_mapping``), then store the bytes content-addressed
+    (atomic, fsynced) in a fresh ``ArtifactStore``."""
+    from registry.services.evaluations import _check_mapping, evaluation_arguments
     from registry.storage import ArtifactStore
     from registry.uploads import load_table, read_limited
 
@@ -96,13 +97,10 @@ def store_upload(path: Path, root: Path) -> str:
     with path.open("rb") as stream:
         content = read_limited(stream, limit)
     frame = load_table(content, path.name)
-    check_frame(
-        frame,
-        task="binary",
-        columns=Columns(y_true="label", y_score="score", id="case_id"),
-        subgroup_columns=["sex"],
-        site_column="site",
-    )
+    # The keys that EvaluationIn.column_mapping() fills for this upload.
+    mapping = {"label": "label", "score": "score", "id": "case_id", "groups": ["sex"],
+               "site": "site"}
+    _check_mapping(frame, "binary", evaluation_arguments("binary", mapping, frame, []))
     store = ArtifactStore(Path(tempfile.mkdtemp(dir=root)), limit)
     return store.put(io.BytesIO(content)).sha256
 
