@@ -9,6 +9,7 @@ The script exits non-zero when a target is missed. Timings are the best of a few
 from __future__ import annotations
 
 import io
+import shutil
 import sys
 import tempfile
 import time
@@ -42,18 +43,22 @@ def best_of(function: Callable[..., object], *args: object, repeats: int = 3) ->
 
 
 def best_of_interleaved(
-    measured: Callable[[], object], baseline: Callable[[], object], repeats: int = 5
+    measured: Callable[[], object],
+    baseline: Callable[[], object],
+    repeats: int = 5,
+    reset: Callable[[], object] = lambda: None,
 ) -> tuple[float, float]:
     """Best times of ``measured`` and ``baseline`` run in turn (after one untimed run of each):
-    a burst of load from another process then slows both sides, not one of them."""
-    measured()
-    baseline()
+    a burst of load from another process then slows both sides, not one of them. ``reset``
+    runs untimed after each run of ``measured``, so that every run starts from the same state."""
     ours, theirs = [], []
-    for _ in range(repeats):
+    for run in range(repeats + 1):
         for function, times in ((baseline, theirs), (measured, ours)):
             start = time.perf_counter()
             function()
-            times.append(time.perf_counter() - start)
+            if run:
+                times.append(time.perf_counter() - start)
+        reset()
     return min(ours), min(theirs)
 
 
@@ -123,9 +128,13 @@ def upload(n: int) -> bool:
         store = Path(folder) / "stores"
         store.mkdir()
         # The baseline parses the same file, warm in the page cache, with Arrow's default
-        # thread pool, as the upload does.
+        # thread pool, as the upload does. Each stored copy goes before the next run: kept,
+        # every run would write into page cache never used before, which a virtual machine
+        # backs with memory on first touch (a 25 MB write took 90-200 ms instead of 7-15).
         ours, baseline = best_of_interleaved(
-            lambda: store_upload(path, store), lambda: pa_csv.read_csv(path)
+            lambda: store_upload(path, store),
+            lambda: pa_csv.read_csv(path),
+            reset=lambda: (shutil.rmtree(store), store.mkdir()),
         )
     return report(
         f"validate and store csv upload n={n:.0e} (vs pyarrow.csv.read_csv)",
