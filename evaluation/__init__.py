@@ -9,7 +9,7 @@ from evaluation.errors import EvaluationInputError
 from evaluation.evaluate import LIBRARY_VERSION, EvaluationReport, evaluate
 from evaluation.kpi import KpiSpec, KpiVerdict, judge_kpi
 from evaluation.results import Interval, MetricResult
-from evaluation.validation import Columns, validate_frame
+from evaluation.validation import Columns, check_frame, validate_frame
 
 __version__ = LIBRARY_VERSION
 
@@ -21,6 +21,7 @@ __all__ = [
     "KpiSpec",
     "KpiVerdict",
     "MetricResult",
+    "check_frame",
     "evaluate",
     "judge_kpi",
     "validate_frame",

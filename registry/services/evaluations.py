@@ -107,10 +107,10 @@ def submit_evaluation(
 
 
 def _check_mapping(frame: pd.DataFrame, library_task: str, arguments: dict[str, Any]) -> None:
-    from evaluation import Columns, EvaluationInputError, validate_frame
+    from evaluation import Columns, EvaluationInputError, check_frame
 
     try:
-        validate_frame(
+        check_frame(
             frame, task=library_task, columns=Columns.from_mapping(arguments["columns"]),
             labels=arguments["labels"],
             positive_label=arguments["positive_label"], probability=arguments["probability"],

@@ -5,16 +5,21 @@ import pandas as pd
 import pytest
 
 from evaluation.errors import EvaluationInputError
-from evaluation.validation import Columns, check_parameters, validate_frame
+from evaluation.validation import Columns, check_frame, check_parameters, validate_frame
 
 BINARY = Columns(y_true="label", y_score="score", id="id")
 
 
 def problems(frame, **kwargs):
+    """The problems validate_frame raises, after checking that check_frame (the upload's check,
+    which extracts no arrays) raises the same ones in the same order."""
     kwargs.setdefault("task", "binary")
     kwargs.setdefault("columns", BINARY)
     with pytest.raises(EvaluationInputError) as info:
         validate_frame(frame, **kwargs)
+    with pytest.raises(EvaluationInputError) as checked:
+        check_frame(frame, **kwargs)
+    assert checked.value.problems == info.value.problems
     return list(info.value.problems)
 
 
@@ -228,4 +233,51 @@ def test_labels_of_another_type_than_declared_are_outside_not_a_crash(label, dec
         "column 'label': 1 missing value (row 2); remove those rows or fill in the label",
         f"column 'label': 2 values outside the declared labels {declared} (rows 0, 1: "
         f"{', '.join(repr(v) for v in label[:2])}); recode them or declare the labels",
+    ]
+
+
+def test_check_frame_passes_what_validate_frame_passes():
+    frame = pd.DataFrame({"id": [1, 2, 3], "label": [0, 1, 0], "score": [0.2, 0.8, 0.4],
+                          "sex": ["F", "M", "F"], "site": ["a", "b", "b"]})
+    options = dict(task="binary", columns=BINARY, subgroup_columns=["sex"], site_column="site")
+    assert check_frame(frame, **options) is None
+    data = validate_frame(frame, **options)
+    assert data.groups["sex"].tolist() == ["F", "M", "F"] and data.site.tolist() == ["a", "b", "b"]
+
+
+INT8_ENDS = [*range(-128, 128), 127, -128]  # more rows than values: the shortcut applies
+
+
+@pytest.mark.parametrize(("values", "undeclared"), [
+    ([3, 1, 2, 1, 3, 2], None),  # a short range: each value shifted is its code
+    ([-2, 0, -1, 0, -2, 5], 5),  # negative values, a gap, and one value outside the labels
+    ([0, 100, 1, 0, 1, 2], 100),  # a range longer than the column: hashed as any other column
+    (INT8_ENDS, -128),  # the ends of int8, where a shift within int8 would overflow
+])
+@pytest.mark.parametrize("dtype", ["int64", "int8", "int32"])
+def test_integer_labels_get_the_codes_of_a_slow_lookup(values, undeclared, dtype):
+    """Integer label columns take a shortcut (no hash table); codes and refusals must be those
+    of comparing every row with every declared label."""
+    declared = sorted(set(values) - {undeclared})
+    frame = pd.DataFrame({"y": pd.Series(values, dtype=dtype), "p": values})
+    columns = Columns(y_true="y", y_pred="p")
+    if undeclared is not None:
+        rows = [i for i, v in enumerate(values) if v == undeclared]
+        where = f"row {rows[0]}" if len(rows) == 1 else f"rows {rows[0]}, {rows[1]}"
+        outside = (f"{len(rows)} value{'s' if len(rows) > 1 else ''} outside the declared labels"
+                   f" {declared} ({where}: {', '.join([str(undeclared)] * len(rows))}); "
+                   "recode them or declare the labels")
+        found = problems(frame, task="multiclass", columns=columns, labels=declared)
+        assert found == [f"column 'y': {outside}", f"column 'p': {outside}"]
+        frame = frame[frame["y"] != undeclared]
+    data = validate_frame(frame, task="multiclass", columns=columns, labels=declared)
+    expected = [declared.index(v) for v in frame["y"].tolist()]
+    assert data.y_true.tolist() == expected and data.y_pred.tolist() == expected
+
+
+def test_integer_labels_against_text_labels_are_all_outside():
+    frame = pd.DataFrame({"id": [1, 2, 3], "label": [0, 1, 1], "score": [0.2, 0.8, 0.5]})
+    assert problems(frame, labels=["0", "1"], positive_label="1") == [
+        "column 'label': 3 values outside the declared labels ['0', '1'] (rows 0, 1, 2: 0, 1, 1);"
+        " recode them or declare the labels",
     ]
