@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     ratelimit_storage_url: str = "memory://"
     # Anonymous visitors' catalogue pages are served from a per-worker cache for this many
     # seconds (0: off); signed-in users always get a fresh page.
-    public_cache_seconds: int = Field(default=5, ge=0, le=300)
+    public_cache_seconds: int = Field(default=60, ge=0, le=3600)
     # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
     proxy_hops: int = Field(default=0, ge=0, le=5)
     energy_country: str = Field(default="FRA", pattern=r"^[A-Z]{3}$")
