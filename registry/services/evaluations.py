@@ -150,7 +150,8 @@ def evaluation_arguments(library_task: str, mapping: dict[str, Any], frame: pd.D
     if mapping.get("class_scores"):
         columns["class_scores"] = {_like(label, k): v for k, v in mapping["class_scores"].items()}
     labels, positive = None, 1
-    observed = label.dropna().unique().tolist()
+    # unique() first: dropna() would copy a million-row column to drop nothing.
+    observed = [v for v in label.unique().tolist() if not pd.isna(v)]
     if library_task == "binary":
         positive = _like(label, mapping.get("positive"))
         if positive is None:
