@@ -15,9 +15,9 @@ and exits non-zero past the target. Last run: 87 ms against 207 ms, 2.4x.
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
-from pathlib import Path
+
+from bench.registry_app import empty_app
 
 N_DEVICES = 500
 TARGET_RATIO = 4.0
@@ -96,15 +96,7 @@ def _best(client, url: str, repeats: int = 5) -> float:
 
 
 def main() -> int:
-    from registry import migrate
-    from registry.app import create_app
-    from registry.config import load_settings
-
-    folder = Path(tempfile.mkdtemp(prefix="bench-catalogue-"))
-    url = f"sqlite:///{folder / 'registry.db'}"
-    migrate.upgrade(url)
-    app = create_app(load_settings(instance_dir=folder, env="test", database_url=url,
-                                   broker_url=None, artifact_dir=folder / "artifacts"))
+    app = empty_app("catalogue")
     _seed(app.extensions["dmd"]["database"], N_DEVICES)
     client = app.test_client()
     catalogue = _best(client, f"/api/v1/catalogue?limit={N_DEVICES}")

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
+
+from bench.registry_app import empty_app
 
 PASSWORD = "bench password 1"
 TARGET_STATEMENT_RATIO = 1.0
@@ -128,15 +128,7 @@ def _measure(client, engine, url: str, headers: dict, repeats: int = 5) -> tuple
 
 
 def run(n: int, password_hash: str) -> dict[str, tuple[int, float]]:
-    from registry import migrate
-    from registry.app import create_app
-    from registry.config import load_settings
-
-    folder = Path(tempfile.mkdtemp(prefix="bench-monitoring-overview-"))
-    url = f"sqlite:///{folder / 'registry.db'}"
-    migrate.upgrade(url)
-    app = create_app(load_settings(instance_dir=folder, env="test", database_url=url,
-                                   broker_url=None, artifact_dir=folder / "artifacts"))
+    app = empty_app("monitoring-overview")
     app.config["WTF_CSRF_ENABLED"] = False  # the bench signs in with a plain form post
     database = app.extensions["dmd"]["database"]
     token = _seed(database, n, password_hash)
